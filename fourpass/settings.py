@@ -98,7 +98,11 @@ ASGI_APPLICATION = "fourpass.asgi.application"
 DATABASES = {"default": env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/fourpass")}
 # One backend combining django-tenants (schema per tenant) and django-timescaledb (hypertables).
 DATABASES["default"]["ENGINE"] = "fourpass.db.backends.postgresql"
-DATABASES["default"].setdefault("TEST", {})["NAME"] = env.str("TEST_DATABASE_NAME", default="test_fourpass")
+# Named after the checkout, so that several checkouts (git worktrees) can run their tests side by side.
+CHECKOUT_NAME = "".join(c if c.isalnum() else "_" for c in BASE_DIR.name.lower())
+DATABASES["default"].setdefault("TEST", {})["NAME"] = env.str(
+    "TEST_DATABASE_NAME", default=f"test_fourpass_{CHECKOUT_NAME}"
+)
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
@@ -115,13 +119,13 @@ CACHES = {
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": env.str("CHANNELS_PREFIX", default="fourpass:asgi")},
+        "CONFIG": {"hosts": [REDIS_URL], "prefix": env.str("CHANNELS_PREFIX", default=f"fourpass-{CHECKOUT_NAME}:asgi")},
     }
 }
 
 # "redis" in every running process; tests that say so may swap in dramatiq's StubBroker.
 DRAMATIQ_BROKER = env.str("DRAMATIQ_BROKER", default="redis")
-DRAMATIQ_NAMESPACE = env.str("DRAMATIQ_NAMESPACE", default="fourpass-tasks")
+DRAMATIQ_NAMESPACE = env.str("DRAMATIQ_NAMESPACE", default=f"fourpass-{CHECKOUT_NAME}")
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = ["accounts.backends.EmailTenantBackend"]

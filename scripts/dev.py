@@ -144,7 +144,8 @@ def run_tests(pytest_args: list[str]) -> int:
         log("ruff found problems (see above)")
         return lint.returncode
     # Tests get their own Redis key space, so they never consume a running dev app's jobs.
-    env = dict(os.environ, DRAMATIQ_NAMESPACE="fourpass-test", CHANNELS_PREFIX="fourpass-test", CACHE_PREFIX="fourpass-test")
+    key_space = f"fourpass-test-{ROOT.name}"
+    env = dict(os.environ, DRAMATIQ_NAMESPACE=key_space, CHANNELS_PREFIX=key_space, CACHE_PREFIX=key_space)
     return subprocess.run([sys.executable, "-m", "pytest", *pytest_args], cwd=ROOT, env=env).returncode
 
 
