@@ -4,6 +4,7 @@ Production sets DEBUG=False, SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL, REDIS_URL,
 """
 
 from pathlib import Path
+from urllib.parse import unquote
 
 import environ
 
@@ -96,6 +97,8 @@ WSGI_APPLICATION = "fourpass.wsgi.application"
 ASGI_APPLICATION = "fourpass.asgi.application"
 
 DATABASES = {"default": env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/fourpass")}
+# A Unix-socket directory is given percent-encoded in the URL's host part (postgres://user@%2Fpath/db).
+DATABASES["default"]["HOST"] = unquote(DATABASES["default"].get("HOST") or "")
 # One backend combining django-tenants (schema per tenant) and django-timescaledb (hypertables).
 DATABASES["default"]["ENGINE"] = "fourpass.db.backends.postgresql"
 # Named after the checkout, so that several checkouts (git worktrees) can run their tests side by side.
