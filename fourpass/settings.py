@@ -155,6 +155,17 @@ CREDENTIALS_KEYS = env.list(
     default=["ZGV2LW9ubHktY3JlZGVudGlhbHMta2V5LTAxMjM0NTY=" if DEBUG else ""],
 )
 
+# Web Push (VAPID). The defaults are a development key pair only; production sets its own.
+VAPID_PRIVATE_KEY = env.str("VAPID_PRIVATE_KEY", default="djaCXZr74PzBBpvAXPq-euxNJD_pXrbNPnEhqUGbEQ0" if DEBUG else "")
+VAPID_PUBLIC_KEY = env.str(
+    "VAPID_PUBLIC_KEY",
+    default="BG4ZIxkADPwNJ0cTmLgw_gGR502wZgv6It7vALWU7-CH91gd4UvxO8P_4P8ZZ8Tl_UpkqoseugrytjeqwxwT5WQ" if DEBUG else "",
+)
+VAPID_SUBJECT = env.str("VAPID_SUBJECT", default="mailto:ops@4pass.local")
+PUSH_TTL_SECONDS = env.int("PUSH_TTL_SECONDS", default=3600)
+# Real push services are https; plain http is only for local test push services.
+PUSH_ALLOW_INSECURE_ENDPOINTS = env.bool("PUSH_ALLOW_INSECURE_ENDPOINTS", default=DEBUG)
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
