@@ -461,8 +461,9 @@ def _decimals(s: str) -> int:
 def money_matches(ours: float, ref: str) -> bool:
     """TradingView rounds P&L cells (to 2 decimals, or to a few significant digits for tiny values)."""
     want = float(ref)
-    tol = 0.5 * 10 ** (-_decimals(ref)) + 1e-9
-    if abs(ours - want) <= tol * 1.0000001:
+    # a value a hair's breadth from a rounding boundary may land on either side (float noise)
+    tol = 0.5 * 10 ** (-_decimals(ref)) * 1.0001 + 1e-12
+    if abs(ours - want) <= tol:
         return True
     # values like 0.001 are rounded to 1 significant digit; allow that rounding step
     if want != 0:

@@ -590,12 +590,13 @@ class StrategyEmulator:
             path = [self.o, self.lo, self.h, self.c]
         self._path_price = self.o
         self._skip: set[int] = set()
-        self._mark_price(self.o, self.o)
-        # market orders: at the open, in creation order
+        # market orders: at the open, in creation order (a trade closed here never sees the raw open,
+        # only its slipped fill price)
         for o in sorted((o for o in self.orders.values() if o.is_market and o.kind != "exit"),
                         key=lambda o: o.seq):
             if self.orders.get(self._key(o)) is o:
                 self._fill(o, None, self.o, market=True)
+        self._mark_price(self.o, self.o)
         # stop / limit / exit orders along the path
         cur = self.o
         for target in path[1:]:
@@ -624,8 +625,11 @@ class StrategyEmulator:
             num += 1
             pv = self.pointvalue
             gross = (self.c - t.entry_price) * t.sign * t.qty * pv
-            profit = gross - t.entry_commission
-            value = t.entry_price * t.qty * pv
+            # an open trade is valued as if closed at the last close, exit commission included
+            exit_comm = self._commission(t.qty, self.c)
+            profit = gross - t.entry_commission - exit_comm
+            # percentages are relative to the cost of the entry: its value plus its commission
+            value = t.entry_price * t.qty * pv + t.entry_commission
             runup, dd = self._excursions(t)
             trades.append(Trade(
                 trade_num=num, direction=LONG if t.sign > 0 else SHORT, entry_id=t.entry_id,
@@ -633,7 +637,7 @@ class StrategyEmulator:
                 entry_bar=t.entry_bar, qty=t.qty, exit_time=self.time, exit_price=self.c,
                 exit_bar=self.bar_index, profit=profit, profit_pct=_pct(profit, value), runup=runup,
                 runup_pct=_pct(runup, value), drawdown=dd, drawdown_pct=_pct(dd, value),
-                cum_profit=cum + profit, commission=t.entry_commission, is_open=True))
+                cum_profit=cum + profit, commission=t.entry_commission + exit_comm, is_open=True))
             cum += profit
         equity = np.asarray(self._equity, dtype=float)
         peak = np.maximum.accumulate(equity) if len(equity) else equity
@@ -681,6 +685,8 @@ class StrategyEmulator:
             q = self._default_qty()
         if q is None or q <= 0:
             return
+        limit = self._tick_round(limit, side, is_stop=False)
+        stop = self._tick_round(stop, side, is_stop=True)
         o = _Order(id=id, kind=kind, side=side, qty=q, limit=limit, stop=stop, oca_name=oca_name or None,
                    oca_type=_norm_oca(oca_type) if oca_name else None, comment=comment,
                    alert_message=alert_message, bar=self.bar_index, seq=self._next_seq())
@@ -876,7 +882,22 @@ class StrategyEmulator:
         if o.loss is not None:
             s = t.entry_price - t.sign * o.loss * tick
             stp = s if stp is None else (max(stp, s) if t.sign > 0 else min(stp, s))
-        return lim, stp
+        side = -t.sign
+        return self._tick_round(lim, side, is_stop=False), self._tick_round(stp, side, is_stop=True)
+
+    def _tick_round(self, price: float | None, side: int, is_stop: bool) -> float | None:
+        """Snap an order price to the tick grid at the first tick that can trigger it.
+
+        TradingView fills a buy stop at 1.1339334 at 1.13394 and a sell stop at 1.0857252 at 1.08572:
+        prices move on the tick grid, so a buy stop / sell limit rounds up and a sell stop / buy limit
+        rounds down.
+        """
+        if price is None or not self.mintick:
+            return price
+        n = price / self.mintick
+        up = (side > 0) == is_stop
+        k = math.ceil(n - 1e-7) if up else math.floor(n + 1e-7)
+        return round(k * self.mintick, 12)
 
     def _trail_activation(self, o: _Order, t: _OpenTrade) -> float:
         if o.trail_price is not None:
@@ -1063,8 +1084,7 @@ class StrategyEmulator:
         self._uid += 1
         self.open.append(_OpenTrade(
             uid=self._uid, entry_id=o.id, entry_comment=o.comment, sign=side, qty=q, entry_price=fill,
-            entry_bar=self.bar_index, entry_time=self.time, entry_commission=comm, hi=self._path_price,
-            lo=self._path_price))
+            entry_bar=self.bar_index, entry_time=self.time, entry_commission=comm, hi=fill, lo=fill))
 
     def _close_qty(self, targets: list[_OpenTrade], q: float, fill: float, exit_id: str,
                    comment: str | None, order_commission: bool,
@@ -1082,6 +1102,8 @@ class StrategyEmulator:
                 break
             take = min(t.qty, left)
             left -= take
+            t.hi = max(t.hi, fill)
+            t.lo = min(t.lo, fill)
             if cash_per_order:
                 exit_comm = self._commission(take, fill) * (take / order_total if order_total else 1.0)
             else:
@@ -1092,7 +1114,7 @@ class StrategyEmulator:
             pv = self.pointvalue
             gross = (fill - t.entry_price) * t.sign * take * pv
             profit = gross - entry_comm - exit_comm
-            value = t.entry_price * take * pv
+            value = t.entry_price * take * pv + entry_comm  # cost of the entry, as TradingView
             runup, dd = self._excursions(t, take)
             self.netprofit += profit
             if profit > 0:
@@ -1105,7 +1127,7 @@ class StrategyEmulator:
                 entry_price=t.entry_price, entry_bar=t.entry_bar, qty=take, exit_id=exit_id,
                 exit_comment=comment, exit_time=self.time, exit_price=fill, exit_bar=self.bar_index,
                 profit=profit, profit_pct=_pct(profit, value), runup=runup, runup_pct=_pct(runup, value),
-                drawdown=dd, drawdown_pct=_pct(dd, value), cum_profit=self.netprofit,
+                drawdown=dd, drawdown_pct=_pct(dd, value), cum_profit=math.nan,
                 commission=entry_comm + exit_comm, is_open=False))
             if take >= t.qty - _EPS:
                 self.open.remove(t)
@@ -1115,24 +1137,30 @@ class StrategyEmulator:
                 t.qty -= take
                 t.entry_commission -= entry_comm
                 remaining_partial.append(t)
+            # TradingView's cumulative P&L counts commission as soon as it is paid, so the entry
+            # commission of trades still open at that moment is already in it
+            self.closed[-1].cum_profit = self.netprofit - sum(x.entry_commission for x in self.open)
         return remaining_partial
 
     def _excursions(self, t: _OpenTrade, qty: float | None = None) -> tuple[float, float]:
+        """Max run-up / drawdown of a trade: best/worst price excursion minus the entry commission
+        (TradingView's figures are net of the commission already paid; run-up floors at 0)."""
         q = t.qty if qty is None else qty
         pv = self.pointvalue
+        comm = t.entry_commission * (q / t.qty if t.qty else 1.0)
         if t.sign > 0:
             runup = (t.hi - t.entry_price) * q * pv
             dd = (t.lo - t.entry_price) * q * pv
         else:
             runup = (t.entry_price - t.lo) * q * pv
             dd = (t.entry_price - t.hi) * q * pv
-        return max(runup, 0.0), min(dd, 0.0)
+        return max(runup - comm, 0.0), min(dd - comm, 0.0)
 
     def _open_profit_at(self, price: float) -> float:
         if not self.open or math.isnan(price):
             return 0.0
         pv = self.pointvalue
-        return sum((price - t.entry_price) * t.sign * t.qty * pv for t in self.open)
+        return sum((price - t.entry_price) * t.sign * t.qty * pv - t.entry_commission for t in self.open)
 
     # ------------------------------------------------------------------ internals: equity & risk
     def _record_equity(self) -> None:
