@@ -80,8 +80,9 @@ For
     (Expr or ``None``: then +1 if start <= end else -1, evaluated once).  Bounds inclusive.  ``end`` is
     re-evaluated each iteration in Pine v6 (v5 evaluates once; use ``Program.version``).
 ForIn
-    ``for x in arr`` (``index`` is ``None``) / ``for [i, x] in arr``.  Iterates array elements (or matrix
-    rows / map is not allowed).
+    ``for x in arr`` (``index`` is ``None``) / ``for [i, x] in arr``.  Iterates array elements (index =
+    position), matrix rows (item = row array), or map entries with ``for [k, v] in m`` (index = key,
+    item = value, in insertion order).
 While
     ``cond``, ``body``.
 Break / Continue
