@@ -85,11 +85,18 @@ def reference_trades(name: str) -> list[tuple[dict[str, str], dict[str, str]]]:
 
 # ----------------------------------------------------------------------------- TV indicator formulas
 def sma(x: np.ndarray, n: int) -> np.ndarray:
+    """Running-sum SMA (``sum += x - x[n]``), TradingView's float behaviour.
+
+    The rounding matters: on the futures case fast and slow SMAs are mathematically equal on two bars
+    and TradingView's crossover goes one way on one and the other way on the other; only the running
+    sum reproduces both (exact, pairwise and newest-first sums do not).
+    """
     out = np.full(len(x), np.nan)
-    for i in range(n - 1, len(x)):
-        w = x[i - n + 1 : i + 1]
-        if not np.isnan(w).any():
-            out[i] = w.sum() / n
+    acc = 0.0
+    for i, v in enumerate(x):
+        acc += v - (x[i - n] if i >= n else 0.0)
+        if i >= n - 1:
+            out[i] = acc / n
     return out
 
 
