@@ -40,6 +40,8 @@ from .ta_core import (
 
 # Tolerance TradingView's stdev/variance use to snap a deviation from the mean to zero.
 STDEV_ZERO_EPS = 1e-10
+# Relative distance under which ta.rci ranks two prices as a tie.
+RANK_TIE_RELATIVE_EPS = 1e-10
 
 
 def _div(num: np.ndarray, den: np.ndarray) -> np.ndarray:
@@ -216,11 +218,11 @@ def lowest(src: np.ndarray, length: int) -> np.ndarray:
 
 def _extreme_bars(x: np.ndarray, n: int, sign: float) -> np.ndarray:
     def reducer(w: np.ndarray) -> np.ndarray:
-        newest_first = sign * w[:, ::-1]
-        all_na = np.isnan(newest_first).all(axis=1)
-        filled = np.where(np.isnan(newest_first), -np.inf, newest_first)
-        # argmax returns the first hit, i.e. the most recent bar among ties (TradingView's choice)
-        res = -np.argmax(filled, axis=1).astype(np.float64)
+        oldest_first = sign * w
+        all_na = np.isnan(oldest_first).all(axis=1)
+        filled = np.where(np.isnan(oldest_first), -np.inf, oldest_first)
+        # argmax returns the first hit, i.e. the oldest bar among ties (TradingView's choice)
+        res = (np.argmax(filled, axis=1) - (n - 1)).astype(np.float64)
         res[all_na] = np.nan
         return res
 
@@ -424,24 +426,24 @@ def cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return crossover(a, b) | crossunder(a, b)
 
 
-def rising(src: np.ndarray, length: int) -> np.ndarray:
-    x = as_float_array(src)
-    n = check_length(length)
-    out = np.ones(x.shape[0], dtype=np.bool_)
+def _monotonic(x: np.ndarray, n: int, up: bool) -> np.ndarray:
+    """True when each of the last n bar-to-bar moves is strictly up (or down)."""
+    d = x - shift(x)
     with np.errstate(invalid="ignore"):
-        for k in range(1, n + 1):
-            out &= x > shift(x, k)
-    return out
+        step = d > 0 if up else d < 0
+    # count of consecutive qualifying moves ending at each bar
+    run_start = ffill_index(~step)
+    run = np.arange(x.shape[0]) - run_start
+    return run >= n
+
+
+def rising(src: np.ndarray, length: int) -> np.ndarray:
+    """TradingView: the source has risen on each of the last `length` bars."""
+    return _monotonic(as_float_array(src), check_length(length), True)
 
 
 def falling(src: np.ndarray, length: int) -> np.ndarray:
-    x = as_float_array(src)
-    n = check_length(length)
-    out = np.ones(x.shape[0], dtype=np.bool_)
-    with np.errstate(invalid="ignore"):
-        for k in range(1, n + 1):
-            out &= x < shift(x, k)
-    return out
+    return _monotonic(as_float_array(src), check_length(length), False)
 
 
 def cum(src: np.ndarray) -> np.ndarray:
@@ -582,8 +584,18 @@ def percentile_linear_interpolation(src: np.ndarray, length: int, percentage: fl
     x = as_float_array(src)
     n = check_length(length)
 
+    # TradingView interpolates between the sorted values around 0-based position n*p/100 - 0.5
+    position = min(max(n * percentage / 100.0 - 0.5, 0.0), n - 1.0)
+    lower_index = math.floor(position)
+    upper_index = min(lower_index + 1, n - 1)
+    fraction = position - lower_index
+
     def reducer(w: np.ndarray) -> np.ndarray:
-        return np.percentile(w, percentage, axis=1, method="linear")
+        s = np.sort(w, axis=1)
+        lo = s[:, lower_index]
+        res = lo + (s[:, upper_index] - lo) * fraction
+        res[np.isnan(w).any(axis=1)] = np.nan
+        return res
 
     return rolling_apply(x, n, reducer)
 
@@ -630,16 +642,29 @@ def wpr(high: np.ndarray, low: np.ndarray, close: np.ndarray, length: int) -> np
 
 
 def rci_window(w: np.ndarray) -> np.ndarray:
-    """Spearman rank correlation (x100) between time (newest first) and price rank (highest first)."""
+    """Rank correlation (x100) of time rank (newest = 1) and price rank (highest = 1).
+
+    TradingView gives tied prices their average rank and takes the Pearson correlation of the two
+    rank vectors (so ties do not follow the 1 - 6*sum(d^2)/(n^3-n) shortcut).
+    """
     n = w.shape[-1]
     newest_first = w[:, ::-1]
-    # price rank: 1 for the highest value, ties share the average rank
-    greater = (newest_first[:, None, :] > newest_first[:, :, None]).sum(axis=2)
-    equal = (newest_first[:, None, :] == newest_first[:, :, None]).sum(axis=2)
+    others = newest_first[:, None, :]
+    this = newest_first[:, :, None]
+    diff = others - this
+    # values a rounding error apart (e.g. two hl2 results) count as equal, as on TradingView
+    tie = np.abs(diff) <= RANK_TIE_RELATIVE_EPS * np.maximum(np.abs(others), np.abs(this))
+    greater = ((diff > 0) & ~tie).sum(axis=2)
+    equal = tie.sum(axis=2)
     price_rank = greater + (equal + 1) / 2.0
     time_rank = np.arange(1, n + 1, dtype=np.float64)
-    d2 = ((time_rank - price_rank) ** 2).sum(axis=1)
-    res = (1.0 - 6.0 * d2 / (n * (n * n - 1.0))) * 100.0
+    mean = (n + 1) / 2.0
+    dt = time_rank - mean
+    dp = price_rank - mean  # average ranks keep the mean at (n+1)/2
+    num = dp @ dt
+    den = np.sqrt((dp * dp).sum(axis=1) * (dt @ dt))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        res = np.where(den == 0, np.nan, num / den * 100.0)
     res[np.isnan(w).any(axis=1)] = np.nan
     return res
 
@@ -647,7 +672,10 @@ def rci_window(w: np.ndarray) -> np.ndarray:
 def rci(src: np.ndarray, length: int) -> np.ndarray:
     x = as_float_array(src)
     n = check_length(length, minimum=2)
-    return rolling_apply(x, n, rci_window)
+    out = rolling_apply(x, n, rci_window)
+    # TradingView's first value comes one bar after the first full window.
+    out[: min(n, out.shape[0])] = np.nan
+    return out
 
 
 def max_(src: np.ndarray) -> np.ndarray:

@@ -26,6 +26,7 @@ from . import ta as _ta
 from .ta_core import NA, ExpSmoother, check_length
 
 DEFAULT_MAX_HISTORY = 5000
+VWAP_ZERO_VARIANCE = 1e-14  # relative to vwap^2
 
 __all__ = [
     "ALMA",
@@ -1025,7 +1026,8 @@ class VWAP:
         if value != value:
             return NA, NA, NA
         var = self.sum_vx2 / self.sum_v - value * value
-        dev = math.sqrt(var) if var > 0 else 0.0
+        # E[x^2] - E[x]^2 leaves rounding noise when all prices are equal; TradingView shows 0 there.
+        dev = math.sqrt(var) if var > VWAP_ZERO_VARIANCE * value * value else 0.0
         return value, value + self.stdev_mult * dev, value - self.stdev_mult * dev
 
 
@@ -1042,12 +1044,15 @@ class PivotPointLevels:
         self.levels = [NA] * 11
 
     def update(self, open_: float, high: float, low: float, close: float, anchor: bool) -> list[float]:
-        if anchor:
-            if self.period is not None and not self.developing:
+        if self.period is None:
+            # The first bar opens a period even without an anchor, as TradingView does.
+            self.period = [open_, high, low, close]
+        elif anchor:
+            if not self.developing:
                 o, h, lo, c = self.period
                 self.levels = pivot_levels(self.type, o, h, lo, c, open_)
             self.period = [open_, high, low, close]
-        elif self.period is not None:
+        else:
             p = self.period
             p[1] = max(p[1], high)
             p[2] = min(p[2], low)

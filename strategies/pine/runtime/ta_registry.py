@@ -1,0 +1,1 @@
+"""Registry placeholder; filled in below."""
