@@ -590,6 +590,7 @@ class StrategyEmulator:
             path = [self.o, self.lo, self.h, self.c]
         self._path_price = self.o
         self._skip: set[int] = set()
+        self._entry_filled_this_bar = False
         # market orders: at the open, in creation order (a trade closed here never sees the raw open,
         # only its slipped fill price)
         for o in sorted((o for o in self.orders.values() if o.is_market and o.kind != "exit"),
@@ -794,7 +795,7 @@ class StrategyEmulator:
             if id(o) in self._skip:
                 continue
             if o.kind in ("entry", "order"):
-                if o.is_market:
+                if o.is_market or self._entry_filled_this_bar:
                     continue
                 side = o.side
                 if o.stop is not None and not o.stop_triggered:
@@ -1032,6 +1033,7 @@ class StrategyEmulator:
                 self._open_trade(o, side, q, fill, share=1.0)
         self._event("fill", o, total, fill)
         self._after_fill(o, total)
+        self._entry_filled_this_bar = True
         return True
 
     def _drop(self, o: _Order, reason: str) -> None:
