@@ -51,7 +51,7 @@ def check_length(length: object, name: str = "length", minimum: int = 1) -> int:
 
 
 def is_na(value: float) -> bool:
-    return value != value  # noqa: PLR0124 - NaN is the only value not equal to itself
+    return value != value
 
 
 def shift(x: np.ndarray, k: int = 1) -> np.ndarray:
