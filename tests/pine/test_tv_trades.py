@@ -384,6 +384,11 @@ def slippage_direction(bars: Bars) -> BacktestResult:
     return run(bars, StrategyConfig(slippage=15, **SLIPPAGE_BASE), EURUSD, script)
 
 
+def _fmt2(x: float) -> str:
+    """Pine's str.tostring(x, "#.##")."""
+    return f"{x:.2f}".rstrip("0").rstrip(".")
+
+
 def slippage_limit(bars: Bars) -> BacktestResult:
     c = bars.close
     fast, slow = sma(c, 10), sma(c, 20)
@@ -392,10 +397,10 @@ def slippage_limit(bars: Bars) -> BacktestResult:
     def script(emu: StrategyEmulator, i: int) -> None:
         if co[i]:
             price = c[i] * (1 - 0.5 / 100)
-            emu.entry("Long Limit", "long", limit=price, comment=f"Limit Long @ {price:.2f}")
+            emu.entry("Long Limit", "long", limit=price, comment=f"Limit Long @ {_fmt2(price)}")
         if cu[i]:
             price = c[i] * (1 + 0.5 / 100)
-            emu.entry("Short Limit", "short", limit=price, comment=f"Limit Short @ {price:.2f}")
+            emu.entry("Short Limit", "short", limit=price, comment=f"Limit Short @ {_fmt2(price)}")
         if emu.position_size > 0:
             emu.exit("Long Stop", from_entry="Long Limit", stop=emu.position_avg_price * (1 - 1.0 / 100),
                      comment="Stop Exit")

@@ -225,6 +225,7 @@ class _Order:
     comment_trailing: str | None = None
     qty_left: float | None = None  # absolute exit qty still to be filled across trades
     stop_triggered: bool = False  # stop-limit order whose stop has been hit
+    reverse_qty: float = 0.0  # entry: opposite position size when the order was placed
     was_active: bool = False  # exit that has been attached to an open trade
 
     @property
@@ -266,7 +267,7 @@ class _Candidate:
 class StrategyEmulator:
     """TradingView Strategy Tester broker emulator (see the module docstring for the protocol)."""
 
-    PYRAMIDING_REJECT_DROPS = False
+    PYRAMIDING_REJECT_DROPS = True
 
     def __init__(self, config: StrategyConfig, symbol: SymbolInfo) -> None:
         self.config = config
@@ -686,11 +687,20 @@ class StrategyEmulator:
             q = self._default_qty()
         if q is None or q <= 0:
             return
+        if kind == "entry" and self.position_size * side > 0 and \
+                sum(1 for t in self.open if t.sign == side) >= self.pyramiding:
+            # TradingView ignores an entry that would exceed pyramiding at the moment it is placed
+            # (a limit entry placed while already in position never fills later once flat)
+            return
         limit = self._tick_round(limit, side, is_stop=False)
         stop = self._tick_round(stop, side, is_stop=True)
         o = _Order(id=id, kind=kind, side=side, qty=q, limit=limit, stop=stop, oca_name=oca_name or None,
                    oca_type=_norm_oca(oca_type) if oca_name else None, comment=comment,
                    alert_message=alert_message, bar=self.bar_index, seq=self._next_seq())
+        if kind == "entry":
+            pos = self.position_size
+            if pos * side < 0:
+                o.reverse_qty = abs(pos)
         prev = self.orders.get(id)
         self.orders[id] = o
         self._event("modify" if prev is not None else "new", o, q, limit if limit is not None else stop)
@@ -986,13 +996,14 @@ class StrategyEmulator:
         side = o.side
         pos = self.position_size
         q = o.qty or 0.0
+        reverse = o.reverse_qty if o.kind == "entry" else 0.0
         if o.kind == "entry":
             if self._allow_entry_in is not None and side != self._allow_entry_in:
                 # entries against the allowed direction only close the opposite position
                 if pos * side < 0:
                     self.orders.pop(o.id, None)
                     fill = price if leg == "limit" else self._slip(price, side)
-                    self._close_qty(list(self.open), abs(pos), fill, o.id, o.comment or o.id,
+                    self._close_qty(list(self.open), abs(pos), fill, o.id, o.comment,
                                     order_commission=True)
                     self._event("fill", o, abs(pos), fill, comment=o.comment)
                     self._after_fill(o, abs(pos))
@@ -1008,29 +1019,25 @@ class StrategyEmulator:
             if self._max_position_size is not None:
                 room = self._max_position_size - (abs(pos) if pos * side > 0 else 0.0)
                 q = min(q, max(room, 0.0))
-                if q <= _EPS:
+                if q + reverse <= _EPS:
                     return False
-        self.orders.pop(o.id, None)
+        self.orders.pop(self._key(o), None)
         fill = price if leg == "limit" else self._slip(price, side)
-        comment = o.comment
-        total = q
-        if o.kind == "entry":
-            if pos * side < 0:
-                closed_qty = abs(pos)
-                self._close_qty(list(self.open), closed_qty, fill, o.id, comment, order_commission=False,
-                                shared_order=(closed_qty + q))
-                total = closed_qty + q
-            self._open_trade(o, side, q, fill, share=(q / total) if total > 0 else 1.0)
-        else:
-            if pos * side < 0:
-                closing = min(abs(pos), q)
-                self._close_qty(list(self.open), closing, fill, o.id, comment, order_commission=False,
-                                shared_order=q)
-                rest = q - closing
-                if rest > _EPS:
-                    self._open_trade(o, side, rest, fill, share=rest / q)
-            else:
-                self._open_trade(o, side, q, fill, share=1.0)
+        # TradingView sizes a reversing entry when it is placed: quantity + the opposite position at
+        # that moment. At the fill the order nets against the position it finds: it closes the
+        # opposite trades first and opens what is left (nothing, when the order was placed flat and
+        # a position appeared meanwhile; two trades, reverse part and entry part, when the position
+        # it was meant to reverse has gone).
+        total = q + reverse
+        closing = min(abs(pos), total) if pos * side < 0 else 0.0
+        if closing > _EPS:
+            self._close_qty(list(self.open), closing, fill, o.id, o.comment, order_commission=False,
+                            shared_order=total)
+        reverse_left = max(reverse - closing, 0.0)
+        entry_left = total - closing - reverse_left
+        for part in (reverse_left, entry_left):
+            if part > _EPS:
+                self._open_trade(o, side, part, fill, share=part / total)
         self._event("fill", o, total, fill)
         self._after_fill(o, total)
         self._entry_filled_this_bar = True
