@@ -463,6 +463,8 @@ class CMO(_WindowTail):
 
 
 class RCI(_WindowTail):
+    extra = 1  # TradingView's first value is one bar after the first full window
+
     def _minimum(self) -> int:
         return 2
 
