@@ -1025,19 +1025,17 @@ class StrategyEmulator:
         fill = price if leg == "limit" else self._slip(price, side)
         # TradingView sizes a reversing entry when it is placed: quantity + the opposite position at
         # that moment. At the fill the order nets against the position it finds: it closes the
-        # opposite trades first and opens what is left (nothing, when the order was placed flat and
-        # a position appeared meanwhile; two trades, reverse part and entry part, when the position
-        # it was meant to reverse has gone).
+        # opposite trades first and opens what is left as one trade (nothing, when the order was
+        # placed flat and an opposite position appeared meanwhile; quantity + reverse part, when the
+        # position it was meant to reverse has gone).
         total = q + reverse
         closing = min(abs(pos), total) if pos * side < 0 else 0.0
         if closing > _EPS:
             self._close_qty(list(self.open), closing, fill, o.id, o.comment, order_commission=False,
                             shared_order=total)
-        reverse_left = max(reverse - closing, 0.0)
-        entry_left = total - closing - reverse_left
-        for part in (reverse_left, entry_left):
-            if part > _EPS:
-                self._open_trade(o, side, part, fill, share=part / total)
+        opening = total - closing
+        if opening > _EPS:
+            self._open_trade(o, side, opening, fill, share=opening / total)
         self._event("fill", o, total, fill)
         self._after_fill(o, total)
         self._entry_filled_this_bar = True
@@ -1067,10 +1065,12 @@ class StrategyEmulator:
                     if other.qty <= _EPS:
                         self.orders.pop(key)
                         self._event("cancel", other, 0.0, None)
+        # exits that were attached to trades which are all closed now die with them (a later entry
+        # with the same id needs a new strategy.exit call)
+        for key in [k for k, x in self.orders.items()
+                    if x.kind == "exit" and x.was_active and not self._exit_trades_any(x)]:
+            self.orders.pop(key)
         if not self.open:
-            # flat: exits that were attached to the closed trades die with them
-            for key in [k for k, x in self.orders.items() if x.kind == "exit" and x.was_active]:
-                self.orders.pop(key)
             for key in [k for k, x in self.orders.items() if x.kind == "close"]:
                 self.orders.pop(key)
             self._trail.clear()
