@@ -153,8 +153,9 @@ def compile_source(source: str, filename: str = "<input>") -> CompileResult:
             sink.error("Script contains a NUL character", ir.Span(line, 1, line, 1), "syntax")
             source = source.replace("\0", " ")
         nodes, version = parse_source(source, sink)
-        program, inputs, plots, declaration = check_program(nodes, version, sink)
-        return CompileResult(program, sink.items, inputs, plots, declaration, filename)
+        program, inputs, plots, declaration = check_program(nodes, version, sink, source)
+        diagnostics = sorted(sink.items, key=lambda d: (d.line, d.col))
+        return CompileResult(program, diagnostics, inputs, plots, declaration, filename)
     except RecursionError:
         sink.error("Script is nested too deeply", ir.Span(1, 1, 1, 1), "limit")
     except Exception as exc:  # compile_source must never raise for any input

@@ -214,7 +214,12 @@ class Parser:
                 return self.parse_declaration(level, mode="plain", start=t)
             if nxt.kind == "OP" and nxt.value == "(" and self._looks_like_funcdef():
                 return self.parse_funcdef(level, is_method=False)
-            if t.value in QUALIFIER_WORDS or nxt.kind == "ID" or (nxt.kind == "OP" and nxt.value == "<"):
+            if (
+                t.value in QUALIFIER_WORDS
+                or nxt.kind == "ID"
+                or (nxt.kind == "OP" and nxt.value == "<")
+                or (nxt.kind == "OP" and nxt.value == "[" and self.peek(2).value == "]")
+            ):
                 decl = self._try_typed_declaration(level, t)
                 if decl is not None:
                     return decl
