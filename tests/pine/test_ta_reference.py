@@ -49,13 +49,13 @@ def assert_series_equal(actual, expected, rtol: float = 1e-9) -> None:
 # --------------------------------------------------------------------- reference formulas
 
 
-def na_skipping(x: np.ndarray, compute) -> np.ndarray:
-    """Apply `compute` to the non-na values and carry the last result over na bars."""
+def na_skipping(x: np.ndarray, compute, hold: bool = True) -> np.ndarray:
+    """Apply `compute` to the non-na values; on na bars carry the last result (hold) or give na."""
     s = pd.Series(x)
     valid = s.dropna()
     res = pd.Series(np.asarray(compute(valid.to_numpy()), dtype=np.float64), index=valid.index)
-    out = res.reindex(s.index).ffill()
-    return out.to_numpy()
+    out = res.reindex(s.index)
+    return (out.ffill() if hold else out).to_numpy()
 
 
 def ref_sma(x, n):
@@ -75,11 +75,11 @@ def _ref_exp(v, n, alpha):
 
 
 def ref_ema(x, n):
-    return na_skipping(x, lambda v: _ref_exp(v, n, 2 / (n + 1)))
+    return na_skipping(x, lambda v: _ref_exp(v, n, 2 / (n + 1)), hold=False)
 
 
 def ref_rma(x, n):
-    return na_skipping(x, lambda v: _ref_exp(v, n, 1 / n))
+    return na_skipping(x, lambda v: _ref_exp(v, n, 1 / n), hold=False)
 
 
 def ref_wma(x, n):
@@ -655,12 +655,20 @@ def test_pivot_point_levels_use_the_previous_period(type_):
 # --------------------------------------------------------------------- crafted sequences
 
 
-def test_moving_averages_ignore_na_inputs():
+def test_window_averages_hold_their_value_over_na_inputs():
     x = np.array([1.0, 2.0, NAN, 3.0, 4.0])
     assert np.allclose(ta.sma(x, 2), [NAN, 1.5, 1.5, 2.5, 3.5], equal_nan=True)
-    # alpha = 2/3: 2/3*3 + 1/3*1.5 = 2.5, then 2/3*4 + 1/3*2.5 = 3.5
-    assert np.allclose(ta.ema(x, 2), [NAN, 1.5, 1.5, 2.5, 3.5], equal_nan=True)
     assert np.allclose(ta.wma(x, 2), [NAN, 5 / 3, 5 / 3, 8 / 3, 11 / 3], equal_nan=True)
+
+
+def test_ema_and_rma_return_na_on_na_inputs_and_resume():
+    x = np.array([1.0, 2.0, NAN, 3.0, 4.0])
+    # alpha = 2/3: 2/3*3 + 1/3*1.5 = 2.5, then 2/3*4 + 1/3*2.5 = 3.5
+    assert np.allclose(ta.ema(x, 2), [NAN, 1.5, NAN, 2.5, 3.5], equal_nan=True)
+    # alpha = 1/2: 0.5*3 + 0.5*1.5 = 2.25, then 0.5*4 + 0.5*2.25 = 3.125
+    assert np.allclose(ta.rma(x, 2), [NAN, 1.5, NAN, 2.25, 3.125], equal_nan=True)
+    stream = ta.EMA(2)
+    assert np.allclose([stream.update(v) for v in x], [NAN, 1.5, NAN, 2.5, 3.5], equal_nan=True)
 
 
 def test_ema_first_value_is_sma_of_first_length_values():

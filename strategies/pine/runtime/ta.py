@@ -11,9 +11,12 @@ Two APIs, both with TradingView's formulas and warm-up:
 `VECTOR_FUNCS`, `STREAM_CLASSES` and `SPECS` (in `ta_registry`) map Pine names to both.
 
 na handling (documented choices):
-* The moving-average family (sma, ema, rma, wma, vwma, alma, hma, stdev, variance, dev) ignores na
-  inputs like TradingView: it works on the last `length` non-na values, so a bar whose input is na
-  repeats the previous result.
+* The moving averages ignore na inputs like TradingView: they work on the last `length` non-na
+  values and an na input never enters the window or the recursion. On the na-input bar itself,
+  the window averages (sma, wma, vwma, alma, hma, stdev, variance, dev) repeat their previous
+  result, while ema and rma (and so rsi, atr, macd, ...) return na and resume on the next valid
+  bar. This follows clean-room TradingView probes published for ta.sma/ta.ema/ta.rma; the
+  reference exports here contain no na inputs to confirm it.
 * highest/lowest (and their *bars variants) skip na values inside the window; na if all are na.
 * Everything else propagates na the way the Pine reference implementation does (comparisons with
   na are false, arithmetic with na is na, division by zero is na).
