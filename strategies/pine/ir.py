@@ -451,4 +451,7 @@ class Program:
 
 
 # Changelog (additive changes after first publication):
-# - (none yet)
+# - ForIn: ``for [k, v] in some_map`` is accepted by the checker (Pine v5/v6 allow iterating a map with a
+#   [key, value] tuple); index = key, item = value, insertion order.
+# - Declaration: ``DeclarationSpec`` (CompileResult.declaration) exposes every strategy()/indicator()
+#   argument as an attribute with TradingView's default when omitted (``spec.pyramiding``).
