@@ -1098,7 +1098,20 @@ class Script:
             if isinstance(seq, PineMatrix):
                 seq = [PineArray(r) for r in seq.rows_data]
             elif isinstance(seq, PineMap):
-                raise PineRuntimeError("for...in over a map is not allowed; iterate map.keys()", line, col)
+                if idx is None:
+                    raise PineRuntimeError("for...in over a map needs a [key, value] pair", line, col)
+                result = NA
+                for key, val in list(seq.items()):
+                    iters[0] += 1
+                    if iters[0] > limit:
+                        over()
+                    idx[0][idx[1]] = key
+                    item_frame[item_slot] = val
+                    r = run()
+                    if r is BREAK:
+                        break
+                    result = value()
+                return result
             elif is_na(seq):
                 return NA
             result = NA

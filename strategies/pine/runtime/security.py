@@ -61,7 +61,7 @@ def security_params(script: Script, node: ir.BuiltinCall, env: _Env) -> tuple[Ti
             tf = parse_timeframe(str(tf_text))
         except ValueError as exc:
             raise PineRuntimeError(f"request.security: {exc}", line, col) from None
-    if tf.in_seconds < script.tf.in_seconds:
+    if tf.in_seconds < script.tf.in_seconds and script.context == "chart":
         raise PineRuntimeError(
             f"request.security: timeframe '{tf.period}' is lower than the chart timeframe "
             f"'{script.tf.period}' (use a higher timeframe)", line, col)
