@@ -476,6 +476,9 @@ _EXPLICIT_CONSTANTS: dict[str, tuple[Any, str]] = {
     "dayofweek.saturday": (7, "const int"),
 }
 
+# ta.* functions without per-call-site history (no consistency warning in local scopes).
+STATELESS_TA = frozenset({"ta.tr"})
+
 # Namespaces whose functions create/modify chart drawings: accepted with any arguments, no-op at runtime.
 DRAWING_NAMESPACES = frozenset({"label", "line", "box", "table", "linefill", "polyline", "chart.point"})
 DRAWING_TYPES = frozenset({"label", "line", "box", "table", "linefill", "polyline", "chart.point"})

@@ -75,6 +75,8 @@ class Checker:
         self.loop_depth = 0
         self.pending_input_name: str | None = None
         self.source_lines: list[str] = []
+        self.cond_depth = 0  # > 0 inside if/switch/loop bodies and ternary branches
+        self.strategy_only_use: tuple[str, Span] | None = None
 
     def text(self, e: ir.Expr) -> str:
         """Source text of an expression for messages (TradingView quotes the argument as written)."""
@@ -142,6 +144,9 @@ class Checker:
                 Span(1, 1, 1, 1),
                 "declaration",
             )
+        if self.strategy_only_use is not None and self.decl_ir is not None and self.decl_ir.kind != "strategy":
+            used, span = self.strategy_only_use
+            self.err(f"'{used}' can only be used in strategies (this script is declared with {self.decl_ir.kind}())", span, "declaration")
         program = ir.Program(
             version=self.version,
             declaration=self.decl_ir,
@@ -218,8 +223,10 @@ class Checker:
                 if len(uf.fdef.params) == len(node.params):
                     self.warn(f"Function '{node.name}' is overloaded with the same number of parameters", node.span)
         frame = Frame("local")
-        saved = (self.frame, self.scopes, self.in_function, self.loop_depth)
-        self.frame, self.scopes, self.in_function, self.loop_depth = frame, [self.scopes[0], {}], node.name, 0
+        saved = (self.frame, self.scopes, self.in_function, self.loop_depth, self.cond_depth)
+        self.frame, self.scopes, self.in_function, self.loop_depth, self.cond_depth = (
+            frame, [self.scopes[0], {}], node.name, 0, 0,
+        )
         params: list[ir.Param] = []
         receiver = None
         try:
@@ -240,7 +247,7 @@ class Checker:
                 params.append(ir.Param(p.name, slot, p.declared_type, default, p.span))
             body, result = self.block_value(node.body, new_scope=False)
         finally:
-            self.frame, self.scopes, self.in_function, self.loop_depth = saved
+            self.frame, self.scopes, self.in_function, self.loop_depth, self.cond_depth = saved
         fdef = ir.FunctionDef(
             node.name,
             key,
@@ -368,6 +375,8 @@ class Checker:
             ):
                 self.err("The declaration statement must be in the global scope", node.span, "declaration")
                 return None
+            if isinstance(expr, A.Call) and any(k == "when" for k, _, _ in expr.kwargs):
+                return self.when_call(node, expr)
             return ir.ExprStmt(node.span, self.expr(expr))
         if isinstance(node, (A.IfNode, A.SwitchNode, A.ForNode, A.ForInNode, A.WhileNode)):
             return self.expr(node)  # type: ignore[return-value]
@@ -388,6 +397,30 @@ class Checker:
             return None
         self.err("Unsupported statement", node.span, "unsupported")  # pragma: no cover
         return None
+
+    def when_call(self, node: A.ExprStmtNode, call: A.Call) -> ir.Stmt:
+        """v5 ``strategy.entry(..., when=cond)`` is lowered to ``if cond`` around the call."""
+        q = self._qualified(call.func) or ""
+        when = next((v, sp) for k, v, sp in call.kwargs if k == "when")
+        if not q.startswith("strategy.") or self.version >= 6:
+            detail = (
+                "the 'when' parameter was removed in Pine v6; wrap the call in an 'if' statement"
+                if q.startswith("strategy.")
+                else f"the '{q or 'function'}' function does not have an argument with the name 'when'"
+            )
+            self.err(detail[0].upper() + detail[1:], when[1], "args")
+            rest = A.Call(call.span, call.func, call.args, [kw for kw in call.kwargs if kw[0] != "when"], call.type_args)
+            return ir.ExprStmt(node.span, self.expr(rest))
+        self.warn("The 'when' parameter is deprecated; use an 'if' statement instead", when[1], "deprecated")
+        cond = self.expr(when[0])
+        self.condition(cond, when[0].span, "'when'")
+        rest = A.Call(call.span, call.func, call.args, [kw for kw in call.kwargs if kw[0] != "when"], call.type_args)
+        self.cond_depth += 1
+        try:
+            inner = self.expr(rest)
+        finally:
+            self.cond_depth -= 1
+        return ir.If(node.span, cond, [ir.ExprStmt(node.span, inner)], [], ty=VOID)
 
     def decl_stmt(self, node: A.DeclStmt) -> ir.Stmt:
         declared_ty = None
@@ -552,7 +585,7 @@ class Checker:
         if name in B.VARIABLES:
             base, q = B.VARIABLES[name]
             return ir.BuiltinVar(node.span, name, ty=PineType(base, (), q))
-        if name in self.functions or name in B.FUNCTIONS:
+        if name in self.functions or (name in B.FUNCTIONS and name != "na"):
             self.err(f"Function '{name}' must be called: '{name}(...)'", node.span, "syntax")
         elif name in self.types or name in self.enums:
             self.err(f"Type '{name}' cannot be used as a value", node.span, "type")
@@ -586,6 +619,8 @@ class Checker:
                 return ir.Const(node.span, value, q, ty=PineType(base, (), qual))
             if q in B.VARIABLES:
                 base, qual = B.VARIABLES[q]
+                if q.startswith("strategy.") and self.strategy_only_use is None:
+                    self.strategy_only_use = (q, node.span)
                 return ir.BuiltinVar(node.span, q, ty=PineType(base, (), qual))
             root = q.split(".")[0]
             if root in self.enums and q.count(".") == 1:
@@ -725,8 +760,12 @@ class Checker:
     def e_TernaryOp(self, node: A.TernaryOp) -> ir.Expr:
         cond = self.expr(node.cond)
         self.condition(cond, node.cond.span, "the '?:' operator")
-        then = self.expr(node.then)
-        orelse = self.expr(node.orelse)
+        self.cond_depth += 1
+        try:
+            then = self.expr(node.then)
+            orelse = self.expr(node.orelse)
+        finally:
+            self.cond_depth -= 1
         ty = unify(then.ty, orelse.ty)
         if ty is not None and cond.ty is not None:
             ty = ty.with_qualifier(qmax(ty.qualifier, cond.ty.qualifier))
@@ -753,8 +792,12 @@ class Checker:
     def e_IfNode(self, node: A.IfNode) -> ir.Expr:
         cond = self.expr(node.cond)
         self.condition(cond, node.cond.span, "'if'")
-        then, tty = self.block_value(node.then)
-        orelse, ety = self.block_value(node.orelse) if node.orelse else ([], NA)
+        self.cond_depth += 1
+        try:
+            then, tty = self.block_value(node.then)
+            orelse, ety = self.block_value(node.orelse) if node.orelse else ([], NA)
+        finally:
+            self.cond_depth -= 1
         self._check_branch_types(tty, ety, node.span)
         ty = unify(tty, ety)
         if ty is not None and cond.ty is not None:
@@ -784,7 +827,11 @@ class Checker:
                 if has_default:
                     self.err("A 'switch' can have only one default case", case.span, "syntax")
                 has_default = True
-            body, bty = self.block_value(case.body)
+            self.cond_depth += 1
+            try:
+                body, bty = self.block_value(case.body)
+            finally:
+                self.cond_depth -= 1
             self._check_branch_types(ty, bty, case.span)
             ty = unify(ty, bty)
             cases.append(ir.SwitchCase(match, body, case.span))
@@ -801,12 +848,14 @@ class Checker:
                 self.err(f"Loop bounds must be numbers, not '{describe(e.ty)}'", n.span, "type")  # type: ignore[union-attr]
         self.push()
         self.loop_depth += 1
+        self.cond_depth += 1
         try:
             sym = self.declare(node.var, node.var_span, PineType("int", (), "series"))
             var = ir.VarRef(node.var_span, node.var, sym.slot, sym.scope, ty=sym.ty)
             body, ty = self.block_value(node.body, new_scope=False)
         finally:
             self.loop_depth -= 1
+            self.cond_depth -= 1
             self.pop()
         return ir.For(node.span, var, start, end, step, body, ty=ty.with_qualifier("series") if ty else None)
 
@@ -828,6 +877,7 @@ class Checker:
                 self.err(f"Cannot iterate over a value of type '{describe(ity)}'; an array, matrix or map is expected", node.iterable.span, "type")
         self.push()
         self.loop_depth += 1
+        self.cond_depth += 1
         try:
             index = None
             if node.index is not None:
@@ -838,6 +888,7 @@ class Checker:
             body, ty = self.block_value(node.body, new_scope=False)
         finally:
             self.loop_depth -= 1
+            self.cond_depth -= 1
             self.pop()
         return ir.ForIn(node.span, index, item, iterable, body, ty=ty.with_qualifier("series") if ty else None)
 
@@ -845,10 +896,12 @@ class Checker:
         cond = self.expr(node.cond)
         self.condition(cond, node.cond.span, "'while'")
         self.loop_depth += 1
+        self.cond_depth += 1
         try:
             body, ty = self.block_value(node.body)
         finally:
             self.loop_depth -= 1
+            self.cond_depth -= 1
         return ir.While(node.span, cond, body, ty=ty.with_qualifier("series") if ty else None)
 
     def e_DeclStmt(self, node: A.Node) -> ir.Expr:  # pragma: no cover - parser never nests these
@@ -1104,6 +1157,16 @@ class Checker:
         )
         if is_input:
             return self.make_input(call, sig, input_name, node)
+        if name.startswith("strategy.") and self.strategy_only_use is None:
+            self.strategy_only_use = (name, node.span)
+        if (name in B.OUTPUT_FUNCTIONS or name == "alertcondition") and (len(self.scopes) > 1 or self.in_function):
+            self.err(f"Cannot use '{name}' in local scope", node.span, "scope")
+        if self.cond_depth > 0 and name.startswith("ta.") and name not in B.STATELESS_TA:
+            self.warn(
+                f"The function '{name}' should be called on each calculation for consistency. It is recommended to extract the call from this scope",
+                node.span,
+                "consistency",
+            )
         if name in B.OUTPUT_FUNCTIONS:
             call.output_index = len(self.plots)
             title = None

@@ -16,6 +16,7 @@ def _body(src: str) -> list[ir.Stmt]:
 
 
 HEAD = '//@version=6\nindicator("t")\n'
+SHEAD = '//@version=6\nstrategy("s")\n'
 
 
 def test_declarations_get_distinct_global_slots_and_reads_resolve_to_them():
@@ -47,7 +48,7 @@ def test_history_reference_marks_slot_and_gets_a_site():
 
 
 def test_builtin_call_args_are_bound_in_signature_order():
-    call = _body(HEAD + 'strategy.entry("L", strategy.long, comment="c", qty=2)\n')[0].expr
+    call = _body(SHEAD + 'strategy.entry("L", strategy.long, comment="c", qty=2)\n')[0].expr
     assert isinstance(call, ir.BuiltinCall) and call.name == "strategy.entry"
     assert call.param_names[:4] == ("id", "direction", "qty", "limit")
     assert call.args[0].value == "L"
@@ -58,7 +59,7 @@ def test_builtin_call_args_are_bound_in_signature_order():
 
 
 def test_builtin_variables_and_constants_are_distinguished():
-    body = _body(HEAD + "a = close\nb = strategy.position_size\nc = color.red\nd = math.pi\n")
+    body = _body(SHEAD + "a = close\nb = strategy.position_size\nc = color.red\nd = math.pi\n")
     assert isinstance(body[0].value, ir.BuiltinVar) and body[0].value.name == "close"
     assert isinstance(body[1].value, ir.BuiltinVar) and body[1].value.name == "strategy.position_size"
     assert isinstance(body[2].value, ir.Const) and body[2].value.value == "#F23645FF"
@@ -239,3 +240,17 @@ def test_validate_input_overrides_checks_type_range_and_options():
     assert any("must be <= 50" in e for e in errors)
     assert any("must be one of" in e for e in errors)
     assert any("Unknown input 'nope'" in e for e in errors)
+
+
+def test_v5_when_argument_is_lowered_to_an_if():
+    res = _ok('//@version=5\nstrategy("w")\nstrategy.entry("L", strategy.long, when=close > open)\n')
+    node = res.program.body[0]
+    assert isinstance(node, ir.If) and isinstance(node.cond, ir.Binary)
+    call = node.then[0].expr
+    assert call.name == "strategy.entry" and "when" not in call.raw_kwargs
+    assert [d.code for d in res.diagnostics] == ["deprecated"]
+
+
+def test_ta_call_in_conditional_scope_warns_about_consistency():
+    res = _ok(HEAD + "x = close > open ? ta.sma(close, 5) : 0.0\nif close > open\n    y = ta.ema(close, 3)\n")
+    assert [(d.line, d.code) for d in res.diagnostics] == [(3, "consistency"), (5, "consistency")]
