@@ -309,6 +309,8 @@ class StrategyEmulator:
 
         self.max_drawdown = 0.0
         self.max_runup = 0.0
+        self._max_drawdown_pct = 0.0
+        self._max_runup_pct = 0.0
         self._peak_equity = float(config.initial_capital)
         self._trough_equity = float(config.initial_capital)
 
@@ -375,93 +377,229 @@ class StrategyEmulator:
     def eventrades(self) -> int:
         return sum(1 for t in self.closed if t.profit == 0)
 
+    # strategy.* summary variables
+    @property
+    def netprofit_percent(self) -> float:
+        return _pct(self.netprofit, self.initial_capital)
+
+    @property
+    def grossprofit_percent(self) -> float:
+        return _pct(self.grossprofit, self.initial_capital)
+
+    @property
+    def grossloss_percent(self) -> float:
+        return _pct(self.grossloss, self.initial_capital)
+
+    @property
+    def openprofit_percent(self) -> float:
+        return _pct(self.openprofit, self.initial_capital + self.netprofit)
+
+    @property
+    def max_drawdown_percent(self) -> float:
+        return self._max_drawdown_pct
+
+    @property
+    def max_runup_percent(self) -> float:
+        return self._max_runup_pct
+
+    @property
+    def avg_trade(self) -> float:
+        return self.netprofit / len(self.closed) if self.closed else math.nan
+
+    @property
+    def avg_trade_percent(self) -> float:
+        return sum(t.profit_pct for t in self.closed) / len(self.closed) if self.closed else math.nan
+
+    @property
+    def avg_winning_trade(self) -> float:
+        n = self.wintrades
+        return self.grossprofit / n if n else math.nan
+
+    @property
+    def avg_winning_trade_percent(self) -> float:
+        wins = [t.profit_pct for t in self.closed if t.profit > 0]
+        return sum(wins) / len(wins) if wins else math.nan
+
+    @property
+    def avg_losing_trade(self) -> float:
+        n = self.losstrades
+        return self.grossloss / n if n else math.nan
+
+    @property
+    def avg_losing_trade_percent(self) -> float:
+        losses = [-t.profit_pct for t in self.closed if t.profit < 0]
+        return sum(losses) / len(losses) if losses else math.nan
+
+    @property
+    def closedtrades_first_index(self) -> int:
+        return 0
+
+    @property
+    def opentrades_capital_held(self) -> float:
+        """Capital tied up by the open trades: their entry value times the margin rate (1 without margin)."""
+        held = 0.0
+        for t in self.open:
+            rate = self._margin_rate(t.sign) or 1.0
+            held += t.qty * t.entry_price * self.pointvalue * rate
+        return held
+
+    @property
+    def margin_liquidation_price(self) -> float:
+        """Price at which equity would equal the position's margin requirement (na when not applicable)."""
+        pos = self.position_size
+        if abs(pos) <= _EPS:
+            return math.nan
+        sign = 1 if pos > 0 else -1
+        rate = self._margin_rate(sign)
+        if rate <= 0:
+            return math.nan
+        q = abs(pos) * self.pointvalue
+        base = self.initial_capital + self.netprofit - sum(t.entry_commission for t in self.open)
+        cost = sum(t.qty * t.entry_price for t in self.open) * self.pointvalue
+        if sign > 0:
+            if rate >= 1.0:
+                return math.nan  # a fully funded long cannot be margin-called
+            price = (cost - base) / (q * (1.0 - rate))
+            if price <= 0:
+                return math.nan
+            return math.floor(price / self.mintick + 1e-9) * self.mintick if self.mintick else price
+        price = (base + cost) / (q * (1.0 + rate))
+        return math.ceil(price / self.mintick - 1e-9) * self.mintick if self.mintick else price
+
+    def default_entry_qty(self, fill_price: float) -> float:
+        """``strategy.default_entry_qty``: the default order quantity if it filled at ``fill_price``."""
+        q = self._default_qty(price=float(fill_price))
+        return math.nan if q is None else q
+
+    # strategy.closedtrades.* / strategy.opentrades.*
     def closedtrade(self, n: int) -> Trade | None:
         return self.closed[n] if 0 <= n < len(self.closed) else None
 
     def opentrade(self, n: int) -> _OpenTrade | None:
         return self.open[n] if 0 <= n < len(self.open) else None
 
-    def closedtrades_entry_price(self, n: int) -> float:
+    def _closed_field(self, n: int, attr: str) -> Any:
         t = self.closedtrade(n)
-        return t.entry_price if t else math.nan
+        if t is None:
+            return None if attr.endswith(("_id", "_comment")) else math.nan
+        v = getattr(t, attr)
+        return math.nan if v is None and not attr.endswith(("_id", "_comment")) else v
+
+    def closedtrades_entry_price(self, n: int) -> float:
+        return self._closed_field(n, "entry_price")
 
     def closedtrades_exit_price(self, n: int) -> float:
-        t = self.closedtrade(n)
-        return t.exit_price if t and t.exit_price is not None else math.nan
+        return self._closed_field(n, "exit_price")
 
     def closedtrades_profit(self, n: int) -> float:
-        t = self.closedtrade(n)
-        return t.profit if t else math.nan
+        return self._closed_field(n, "profit")
+
+    def closedtrades_profit_percent(self, n: int) -> float:
+        return self._closed_field(n, "profit_pct")
 
     def closedtrades_size(self, n: int) -> float:
         t = self.closedtrade(n)
         return (t.qty if t.direction == LONG else -t.qty) if t else math.nan
 
     def closedtrades_entry_bar_index(self, n: int) -> float:
-        t = self.closedtrade(n)
-        return t.entry_bar if t else math.nan
+        return self._closed_field(n, "entry_bar")
 
     def closedtrades_exit_bar_index(self, n: int) -> float:
-        t = self.closedtrade(n)
-        return t.exit_bar if t and t.exit_bar is not None else math.nan
+        return self._closed_field(n, "exit_bar")
 
     def closedtrades_entry_time(self, n: int) -> float:
-        t = self.closedtrade(n)
-        return t.entry_time if t else math.nan
+        return self._closed_field(n, "entry_time")
 
     def closedtrades_exit_time(self, n: int) -> float:
-        t = self.closedtrade(n)
-        return t.exit_time if t and t.exit_time is not None else math.nan
+        return self._closed_field(n, "exit_time")
 
     def closedtrades_entry_id(self, n: int) -> str | None:
-        t = self.closedtrade(n)
-        return t.entry_id if t else None
+        return self._closed_field(n, "entry_id")
 
     def closedtrades_exit_id(self, n: int) -> str | None:
-        t = self.closedtrade(n)
-        return t.exit_id if t else None
+        return self._closed_field(n, "exit_id")
+
+    def closedtrades_entry_comment(self, n: int) -> str | None:
+        return self._closed_field(n, "entry_comment")
+
+    def closedtrades_exit_comment(self, n: int) -> str | None:
+        return self._closed_field(n, "exit_comment")
 
     def closedtrades_commission(self, n: int) -> float:
-        t = self.closedtrade(n)
-        return t.commission if t else math.nan
+        return self._closed_field(n, "commission")
 
     def closedtrades_max_runup(self, n: int) -> float:
-        t = self.closedtrade(n)
-        return t.runup if t else math.nan
+        return self._closed_field(n, "runup")
+
+    def closedtrades_max_runup_percent(self, n: int) -> float:
+        return self._closed_field(n, "runup_pct")
 
     def closedtrades_max_drawdown(self, n: int) -> float:
-        t = self.closedtrade(n)
-        return t.drawdown if t else math.nan
+        return self._closed_field(n, "drawdown")
+
+    def closedtrades_max_drawdown_percent(self, n: int) -> float:
+        return self._closed_field(n, "drawdown_pct")
+
+    def _open_field(self, n: int, attr: str) -> Any:
+        t = self.opentrade(n)
+        if t is None:
+            return None if attr.endswith(("_id", "_comment")) else math.nan
+        return getattr(t, attr)
 
     def opentrades_entry_price(self, n: int) -> float:
-        t = self.opentrade(n)
-        return t.entry_price if t else math.nan
+        return self._open_field(n, "entry_price")
 
     def opentrades_entry_bar_index(self, n: int) -> float:
-        t = self.opentrade(n)
-        return t.entry_bar if t else math.nan
+        return self._open_field(n, "entry_bar")
 
     def opentrades_entry_time(self, n: int) -> float:
-        t = self.opentrade(n)
-        return t.entry_time if t else math.nan
+        return self._open_field(n, "entry_time")
 
     def opentrades_entry_id(self, n: int) -> str | None:
-        t = self.opentrade(n)
-        return t.entry_id if t else None
+        return self._open_field(n, "entry_id")
+
+    def opentrades_entry_comment(self, n: int) -> str | None:
+        return self._open_field(n, "entry_comment")
 
     def opentrades_size(self, n: int) -> float:
         t = self.opentrade(n)
         return t.sign * t.qty if t else math.nan
 
+    def opentrades_commission(self, n: int) -> float:
+        return self._open_field(n, "entry_commission")
+
     def opentrades_profit(self, n: int) -> float:
+        """Open P&L at the current close, net of the entry commission."""
         t = self.opentrade(n)
         if t is None:
             return math.nan
         return (self.c - t.entry_price) * t.sign * t.qty * self.pointvalue - t.entry_commission
 
-    def opentrades_commission(self, n: int) -> float:
+    def opentrades_profit_percent(self, n: int) -> float:
         t = self.opentrade(n)
-        return t.entry_commission if t else math.nan
+        if t is None:
+            return math.nan
+        return _pct(self.opentrades_profit(n), t.entry_price * t.qty * self.pointvalue + t.entry_commission)
+
+    def opentrades_max_runup(self, n: int) -> float:
+        t = self.opentrade(n)
+        return self._excursions(t)[0] if t else math.nan
+
+    def opentrades_max_drawdown(self, n: int) -> float:
+        t = self.opentrade(n)
+        return self._excursions(t)[1] if t else math.nan
+
+    def opentrades_max_runup_percent(self, n: int) -> float:
+        t = self.opentrade(n)
+        if t is None:
+            return math.nan
+        return _pct(self._excursions(t)[0], t.entry_price * t.qty * self.pointvalue + t.entry_commission)
+
+    def opentrades_max_drawdown_percent(self, n: int) -> float:
+        t = self.opentrade(n)
+        if t is None:
+            return math.nan
+        return _pct(self._excursions(t)[1], t.entry_price * t.qty * self.pointvalue + t.entry_commission)
 
     # ------------------------------------------------------------------ risk rules
     def risk_allow_entry_in(self, direction: str | None) -> None:
@@ -723,13 +861,13 @@ class StrategyEmulator:
         self.orders[key] = o
         self._event("new", o, o.qty or 0.0, None)
 
-    def _default_qty(self) -> float | None:
+    def _default_qty(self, price: float | None = None) -> float | None:
         cfg = self.config
         t = _norm_qty_type(cfg.default_qty_type)
         v = float(cfg.default_qty_value)
         if t == "fixed":
             return v
-        price = self.c
+        price = self.c if price is None else price
         if math.isnan(price) or price <= 0:
             return None
         if t == "percent_of_equity":
@@ -1237,12 +1375,16 @@ class StrategyEmulator:
         self._equity_lo.append(lo)
         self._times.append(self.time)
         self._closes.append(self.c)
+        if self._peak_equity - lo > self.max_drawdown:
+            self.max_drawdown = self._peak_equity - lo
+            self._max_drawdown_pct = _pct(self.max_drawdown, self._peak_equity)
         if hi > self._peak_equity:
             self._peak_equity = hi
-        self.max_drawdown = max(self.max_drawdown, self._peak_equity - lo)
+        if hi - self._trough_equity > self.max_runup:
+            self.max_runup = hi - self._trough_equity
+            self._max_runup_pct = _pct(self.max_runup, self._trough_equity)
         if lo < self._trough_equity:
             self._trough_equity = lo
-        self.max_runup = max(self.max_runup, hi - self._trough_equity)
 
     def _trading_day(self) -> int:
         local = datetime.fromtimestamp(self.time / 1000.0, tz=UTC).astimezone(self._tz)
