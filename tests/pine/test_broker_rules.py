@@ -424,3 +424,42 @@ def test_margin_call_liquidates_four_times_the_cover_amount() -> None:
     called = [t for t in res.trades if not t.is_open]
     assert [(t.qty, t.exit_price, t.exit_signal) for t in called] == [(44, 95, "Margin call")]
     assert emu.position_size == 56
+
+
+# ----------------------------------------------------------------------------- script-facing values
+def test_trade_accessors_for_closed_and_open_trades() -> None:
+    bars = [(100, 100, 100, 100), (100, 103, 98, 102), (104, 104, 104, 104), (104, 106, 101, 105)]
+    emu, _ = run(bars, at({0: lambda e: e.entry("L", "long", qty=2, comment="in"),
+                           1: lambda e: e.entry("S", "short", qty=1)}))
+    assert emu.closedtrades_entry_price(0) == 100 and emu.closedtrades_exit_price(0) == 104
+    assert emu.closedtrades_size(0) == 2 and emu.closedtrades_profit(0) == 8
+    assert (emu.closedtrades_entry_id(0), emu.closedtrades_exit_id(0)) == ("L", "S")
+    assert emu.closedtrades_entry_comment(0) == "in"
+    assert (emu.closedtrades_entry_bar_index(0), emu.closedtrades_exit_bar_index(0)) == (1, 2)
+    assert emu.opentrades_size(0) == -1 and emu.opentrades_entry_price(0) == 104
+    assert emu.opentrades_profit(0) == -1  # short from 104, close 105
+    assert emu.opentrades_max_drawdown(0) == -2  # high 106
+    assert emu.closedtrades_entry_price(5) != emu.closedtrades_entry_price(5)  # na for a missing trade
+
+
+def test_percent_summary_variables() -> None:
+    bars = [(100, 100, 100, 100), (100, 100, 100, 100), (110, 110, 110, 110), (110, 110, 110, 110)]
+    emu, _ = run(bars, at({0: lambda e: e.entry("L", "long", qty=10), 1: lambda e: e.close("L")}))
+    assert emu.netprofit == 100 and emu.netprofit_percent == pytest.approx(1.0)
+    assert emu.avg_trade == 100 and emu.avg_winning_trade == 100
+    assert emu.avg_trade_percent == pytest.approx(10.0)  # 100 on a 1,000 entry
+
+
+def test_margin_liquidation_price_of_a_leveraged_long() -> None:
+    # 100 shares at 100 with 25% margin on 2,600 equity: liquidation where
+    # 2,600 + 100 * (P - 100) = 100 * P * 0.25  ->  P = 7,400 / 75 = 98.666.. -> floored to tick 98.66
+    cfg = StrategyConfig(initial_capital=2_600.0, margin_long=25)
+    emu, _ = run([(100, 100, 100, 100)] * 3, at({0: lambda e: e.entry("L", "long", qty=100)}), cfg)
+    assert emu.margin_liquidation_price == pytest.approx(98.66)
+
+
+def test_default_entry_qty_at_a_given_fill_price() -> None:
+    cfg = StrategyConfig(initial_capital=10_000.0, default_qty_type="percent_of_equity",
+                         default_qty_value=10)
+    emu, _ = run(FLAT[:1], lambda e, i: None, cfg)
+    assert emu.default_entry_qty(40) == 25  # 1,000 / 40
