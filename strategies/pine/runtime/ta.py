@@ -24,6 +24,7 @@ na handling (documented choices):
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -432,14 +433,67 @@ def supertrend(high: np.ndarray, low: np.ndarray, close: np.ndarray, factor: flo
 
 
 def sar(high: np.ndarray, low: np.ndarray, close: np.ndarray, start: float, inc: float, maximum: float):
-    from .ta_stream import SAR
-
-    state = SAR(start, inc, maximum)
-    step = state.update
+    """Parabolic SAR (TradingView's reference algorithm); same steps as `ta_stream.SAR.update`,
+    inlined over local variables for speed (tests assert equality)."""
     h = as_float_array(high).tolist()
     lo = as_float_array(low).tolist()
     c = as_float_array(close).tolist()
-    return np.array([step(h[i], lo[i], c[i]) for i in range(len(c))], dtype=np.float64)
+    n = len(c)
+    out = [math.nan] * n
+    nan = math.nan
+    result = max_min = acceleration = nan
+    is_below = False
+    for bar in range(1, n):
+        high_i, low_i = h[bar], lo[bar]
+        first_trend_bar = False
+        if bar == 1:
+            if c[1] > c[0]:
+                is_below, max_min, result = True, high_i, lo[0]
+            else:
+                is_below, max_min, result = False, low_i, h[0]
+            first_trend_bar = True
+            acceleration = start
+        result = result + acceleration * (max_min - result)
+        if is_below:
+            if result > low_i:
+                first_trend_bar = True
+                is_below = False
+                result = max(high_i, max_min)
+                max_min = low_i
+                acceleration = start
+        elif result < high_i:
+            first_trend_bar = True
+            is_below = True
+            result = min(low_i, max_min)
+            max_min = high_i
+            acceleration = start
+        if not first_trend_bar:
+            if is_below:
+                if high_i > max_min:
+                    max_min = high_i
+                    acceleration = min(acceleration + inc, maximum)
+            elif low_i < max_min:
+                max_min = low_i
+                acceleration = min(acceleration + inc, maximum)
+        if is_below:
+            result = _nan_min(result, lo[bar - 1])
+            if bar > 1:
+                result = _nan_min(result, lo[bar - 2])
+        else:
+            result = _nan_max(result, h[bar - 1])
+            if bar > 1:
+                result = _nan_max(result, h[bar - 2])
+        out[bar] = result
+    return np.array(out, dtype=np.float64)
+
+
+def _nan_max(a: float, b: float) -> float:
+    """Pine math.max: na if either side is na."""
+    return math.nan if a != a or b != b else max(a, b)
+
+
+def _nan_min(a: float, b: float) -> float:
+    return math.nan if a != a or b != b else min(a, b)
 
 
 # ======================================================================= boolean / event helpers
@@ -682,18 +736,25 @@ def rci_window(w: np.ndarray) -> np.ndarray:
     """Rank correlation (x100) of time rank (newest = 1) and price rank (highest = 1).
 
     TradingView gives tied prices their average rank and takes the Pearson correlation of the two
-    rank vectors (so ties do not follow the 1 - 6*sum(d^2)/(n^3-n) shortcut).
+    rank vectors (so ties do not follow the 1 - 6*sum(d^2)/(n^3-n) shortcut). Prices a rounding
+    error apart (e.g. two hl2 results) count as tied.
     """
-    n = w.shape[-1]
+    rows, n = w.shape
     newest_first = w[:, ::-1]
-    others = newest_first[:, None, :]
-    this = newest_first[:, :, None]
-    diff = others - this
-    # values a rounding error apart (e.g. two hl2 results) count as equal, as on TradingView
-    tie = np.abs(diff) <= RANK_TIE_RELATIVE_EPS * np.maximum(np.abs(others), np.abs(this))
-    greater = ((diff > 0) & ~tie).sum(axis=2)
-    equal = tie.sum(axis=2)
-    price_rank = greater + (equal + 1) / 2.0
+    order = np.argsort(-newest_first, axis=1, kind="stable")
+    ordered = np.take_along_axis(newest_first, order, axis=1)
+    gap = np.abs(np.diff(ordered, axis=1))
+    scale = np.maximum(np.abs(ordered[:, 1:]), np.abs(ordered[:, :-1]))
+    starts_group = np.ones((rows, n), dtype=bool)
+    starts_group[:, 1:] = ~(gap <= RANK_TIE_RELATIVE_EPS * scale)
+    ends_group = np.ones((rows, n), dtype=bool)
+    ends_group[:, :-1] = starts_group[:, 1:]
+    positions = np.broadcast_to(np.arange(n), (rows, n))
+    group_start = np.maximum.accumulate(np.where(starts_group, positions, 0), axis=1)
+    group_end = np.minimum.accumulate(np.where(ends_group, positions, n - 1)[:, ::-1], axis=1)[:, ::-1]
+    average_rank = (group_start + group_end) / 2.0 + 1.0
+    price_rank = np.empty((rows, n))
+    np.put_along_axis(price_rank, order, average_rank, axis=1)
     time_rank = np.arange(1, n + 1, dtype=np.float64)
     mean = (n + 1) / 2.0
     dt = time_rank - mean
@@ -790,25 +851,41 @@ def iii(high: np.ndarray, low: np.ndarray, close: np.ndarray, volume: np.ndarray
 def vwap(volume: np.ndarray, src: np.ndarray, anchor: np.ndarray | None = None, stdev_mult: float | None = None):
     """Anchored VWAP. `anchor[i]` true starts a new period at bar i; with `anchor=None` the whole
     history is one period. Before the first anchor the result is na. With `stdev_mult`, returns
-    `(vwap, upper_band, lower_band)`."""
-    from .ta_stream import VWAP
+    `(vwap, upper_band, lower_band)`. Bars with an na price or volume add nothing.
 
-    state = VWAP(stdev_mult)
-    x = as_float_array(src).tolist()
-    v = as_float_array(volume).tolist()
-    n = len(x)
+    Each period is summed with its own running (sequential) sums, as `ta_stream.VWAP` does.
+    """
+    x = as_float_array(src)
+    v = as_float_array(volume)
+    n = x.shape[0]
     if anchor is None:
-        a = [False] * n
+        starts = np.zeros(n, dtype=bool)
         if n:
-            a[0] = True
+            starts[0] = True
     else:
-        a = as_bool_array(anchor).tolist()
-    step = state.update
-    rows = [step(v[i], x[i], a[i]) for i in range(n)]
-    if stdev_mult is None:
-        return np.array(rows, dtype=np.float64)
-    arr = np.array(rows, dtype=np.float64).reshape(n, 3)
-    return arr[:, 0].copy(), arr[:, 1].copy(), arr[:, 2].copy()
+        starts = as_bool_array(anchor).copy()
+    usable = ~(np.isnan(x) | np.isnan(v))
+    vol = np.where(usable, v, 0.0)
+    pv = np.where(usable, v * x, 0.0)
+    pv2 = np.where(usable, v * x * x, 0.0)
+    bounds = [*np.flatnonzero(starts).tolist(), n]
+    sum_v = np.full(n, np.nan)
+    sum_pv = np.full(n, np.nan)
+    sum_pv2 = np.full(n, np.nan)
+    for a, b in itertools.pairwise(bounds):
+        sum_v[a:b] = np.cumsum(vol[a:b])
+        sum_pv[a:b] = np.cumsum(pv[a:b])
+        sum_pv2[a:b] = np.cumsum(pv2[a:b])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = np.where(sum_v == 0, np.nan, sum_pv / sum_v)
+        if stdev_mult is None:
+            return value
+        var = sum_pv2 / sum_v - value * value
+        from .ta_stream import VWAP_ZERO_VARIANCE
+
+        dev = np.where(var > VWAP_ZERO_VARIANCE * value * value, np.sqrt(np.maximum(var, 0.0)), 0.0)
+    dev = np.where(np.isnan(value), np.nan, dev)
+    return value, value + stdev_mult * dev, value - stdev_mult * dev
 
 
 # ======================================================================= pivot point levels
@@ -828,14 +905,41 @@ def pivot_point_levels(
 ) -> np.ndarray:
     """Rows of 11 levels `[P, R1, S1, R2, S2, R3, S3, R4, S4, R5, S5]` per bar (na where the type
     has no such level or no complete period exists yet)."""
-    from .ta_stream import PivotPointLevels
+    from .ta_stream import PivotPointLevels, pivot_levels
 
-    state = PivotPointLevels(type_, developing)
-    o, h, lo, c = (as_float_array(a).tolist() for a in (open_, high, low, close))
-    a = as_bool_array(anchor).tolist()
-    step = state.update
-    rows = [step(o[i], h[i], lo[i], c[i], a[i]) for i in range(len(c))]
-    return np.array(rows, dtype=np.float64).reshape(len(c), len(PIVOT_LEVEL_NAMES))
+    if type_ not in PIVOT_TYPES:
+        raise ValueError(f"unknown pivot type {type_!r}; expected one of {', '.join(PIVOT_TYPES)}")
+    o, h, lo, c = (as_float_array(a) for a in (open_, high, low, close))
+    n = c.shape[0]
+    width = len(PIVOT_LEVEL_NAMES)
+    if developing:
+        state = PivotPointLevels(type_, developing)
+        a = as_bool_array(anchor).tolist()
+        ol, hl, ll, cl = o.tolist(), h.tolist(), lo.tolist(), c.tolist()
+        step = state.update
+        rows = [step(ol[i], hl[i], ll[i], cl[i], a[i]) for i in range(n)]
+        return np.array(rows, dtype=np.float64).reshape(n, width)
+    out = np.full((n, width), np.nan)
+    if n == 0:
+        return out
+    starts = as_bool_array(anchor).copy()
+    starts[0] = True  # the first bar opens a period even without an anchor
+    first = np.flatnonzero(starts)
+    last = np.append(first[1:], n) - 1
+    with np.errstate(invalid="ignore"):
+        period_high = np.fmax.reduceat(h, first)
+        period_low = np.fmin.reduceat(lo, first)
+    period_open = o[first].tolist()
+    period_close = c[last].tolist()
+    period_high_l, period_low_l = period_high.tolist(), period_low.tolist()
+    open_list = o.tolist()
+    for k in range(1, first.shape[0]):
+        levels = pivot_levels(
+            type_, period_open[k - 1], period_high_l[k - 1], period_low_l[k - 1], period_close[k - 1],
+            open_list[first[k]],
+        )  # fmt: skip
+        out[first[k] : last[k] + 1] = levels
+    return out
 
 
 _LAZY_REGISTRY = ("SPECS", "STREAM_CLASSES", "VECTOR_FUNCS", "FuncSpec")

@@ -67,11 +67,28 @@ def windows(x: np.ndarray, n: int) -> np.ndarray:
     return sliding_window_view(x, n)
 
 
+# Upper bound on the elements a window reducer materialises at once (rows x window length).
+ROLLING_CHUNK_ELEMENTS = 262_144
+
+
 def rolling_apply(x: np.ndarray, n: int, reducer) -> np.ndarray:
-    """Apply `reducer(windows, axis=1)` over full windows; na for the first n-1 bars."""
+    """Apply `reducer(windows)` (one result per row) over full windows; na for the first n-1 bars.
+
+    Rows are processed in chunks so reducers that copy their windows stay within bounded memory
+    for long windows.
+    """
     out = np.full(x.shape[0], np.nan)
-    if x.shape[0] >= n:
-        out[n - 1 :] = reducer(windows(x, n))
+    if x.shape[0] < n:
+        return out
+    w = windows(x, n)
+    rows = w.shape[0]
+    chunk = max(1, ROLLING_CHUNK_ELEMENTS // n)
+    if rows <= chunk:
+        out[n - 1 :] = reducer(w)
+        return out
+    for start in range(0, rows, chunk):
+        stop = min(start + chunk, rows)
+        out[n - 1 + start : n - 1 + stop] = reducer(w[start:stop])
     return out
 
 

@@ -1066,8 +1066,11 @@ class PivotPointLevels:
             self.period = [open_, high, low, close]
         else:
             p = self.period
-            p[1] = max(p[1], high)
-            p[2] = min(p[2], low)
+            # na-skipping like np.fmax/np.fmin
+            if p[1] != p[1] or high > p[1]:
+                p[1] = high
+            if p[2] != p[2] or low < p[2]:
+                p[2] = low
             p[3] = close
         if self.developing and self.period is not None:
             o, h, lo, c = self.period
