@@ -954,6 +954,10 @@ class Checker:
                 ns = q.rsplit(".", 1)[0]
                 if ns in B.DRAWING_NAMESPACES:
                     return self.drawing_call(node, q, None)
+                if ns not in B.NAMESPACES and (ns in B.VARIABLES or ns in B.CONSTANTS):
+                    # method call on a built-in value: ``close.twice()``
+                    receiver = self.expr(func.obj)
+                    return self.method_call(node, receiver, func.name)
                 if root in B.NAMESPACES or root in B.VARIABLES or root in B.FUNCTIONS or root in self.enums:
                     self._eval_args(node)
                     self.err(f"Could not find function or function reference '{q}'", func.span, "undeclared")
@@ -1066,7 +1070,7 @@ class Checker:
             args = [receiver, *args]
         ns, member = name.rsplit(".", 1)
         ty: PineType = VOID
-        if member in ("new", "copy"):
+        if member in ("new", "copy") or ns == "chart.point":
             ty = PineType(ns, (), "series")
         elif member.startswith("get_"):
             ty = PineType("float", (), "series")
@@ -1137,20 +1141,24 @@ class Checker:
         if receiver is not None:
             args = [receiver, *args]
         sigs = B.FUNCTIONS[name]
-        best: tuple[list[tuple[str, Span]], B.FuncSig, list[ir.Expr | None]] | None = None
+        # overloads: the first signature that binds and type-checks wins; else report the closest one
+        best: tuple[int, list[tuple[str, Span, str]], B.FuncSig, list[ir.Expr | None]] | None = None
         for sig in sigs:
-            errors, bound = self._bind(sig, args, kwargs, node, name, receiver is not None)
-            if not errors:
-                best = (errors, sig, bound)
+            bind_errors, bound = self._bind(sig, args, kwargs, node, name, receiver is not None)
+            if bind_errors:
+                problems = [(m, sp, "args") for m, sp in bind_errors]
+                score = 1000 + len(problems)
+            else:
+                problems = self._check_arg_types(sig, bound, name)
+                score = len(problems)
+            if best is None or score < best[0]:
+                best = (score, problems, sig, bound)
+            if not problems:
                 break
-            if best is None or len(errors) < len(best[0]):
-                best = (errors, sig, bound)
         assert best is not None
-        errors, sig, bound = best
-        for msg, span in errors:
-            self.err(msg, span, "args")
-        if not errors:
-            self._check_arg_types(sig, bound, name)
+        _, problems, sig, bound = best
+        for msg, span, code in problems:
+            self.err(msg, span, code)
         ty = self._result_type(sig, bound, node)
         call = ir.BuiltinCall(
             node.span, name, bound, sig.param_names, args, kwargs, self.site(), receiver is not None, ty=ty
@@ -1232,7 +1240,8 @@ class Checker:
                 errors.append((f"Missing value for the required argument '{p.name}' of '{name}'", node.span))
         return errors, bound
 
-    def _check_arg_types(self, sig: B.FuncSig, bound: list[ir.Expr | None], name: str) -> None:
+    def _check_arg_types(self, sig: B.FuncSig, bound: list[ir.Expr | None], name: str) -> list[tuple[str, Span, str]]:
+        problems: list[tuple[str, Span, str]] = []
         params = sig.params
         if params and params[-1].variadic:
             pairs = []
@@ -1266,19 +1275,20 @@ class Checker:
                 msg = "value"
             if msg is not None:
                 want_q = p.qualifier or "series"
-                self.err(
+                problems.append((
                     f"Cannot call '{name}' with argument '{p.name}'='{self.text(a)}'. An argument of '{describe(aty)}' type was used but a '{want_q} {msg}' is expected",
                     a.span,
                     "type",
-                )
+                ))
                 continue
             if p.qualifier in ("const", "input", "simple") and _qrank(aty.qualifier) > _qrank(p.qualifier):
                 if aty.base in B_PRIMS or aty.base in self.enums:
-                    self.err(
+                    problems.append((
                         f"Cannot call '{name}' with argument '{p.name}'='{self.text(a)}'. An argument of '{describe(aty)}' type was used but a '{p.qualifier} {aty.base}' is expected",
                         a.span,
                         "qualifier",
-                    )
+                    ))
+        return problems
 
     def _result_type(self, sig: B.FuncSig, bound: list[ir.Expr | None], node: A.Call) -> PineType | None:
         ret = sig.returns

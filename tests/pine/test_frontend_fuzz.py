@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import os
 import time
+from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from strategies.pine import compile_source
 
-FAST = settings(max_examples=150, deadline=1000, suppress_health_check=[HealthCheck.too_slow])
+# PINE_FUZZ_EXAMPLES=5000 runs a long fuzzing session; the default keeps the suite fast
+FAST = settings(
+    max_examples=int(os.environ.get("PINE_FUZZ_EXAMPLES", "150")),
+    deadline=1000,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 TOKENS = [
     "if", "else", "for", "to", "by", "in", "while", "switch", "=>", "var", "varip", "type", "enum",
@@ -124,3 +131,26 @@ def test_ten_kilobyte_of_many_errors_is_fast_and_capped():
 def test_non_string_input_does_not_raise():
     result = compile_source(b"//@version=6\nindicator('b')\n")  # type: ignore[arg-type]
     assert isinstance(result.diagnostics, list)
+
+
+CORPUS_TEXTS = [p.read_text() for p in sorted((Path(__file__).parent / "corpus").glob("*.pine"))]
+
+
+@FAST
+@given(
+    st.sampled_from(CORPUS_TEXTS),
+    st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 40), st.sampled_from([*TOKENS, "", " ", "    "])), max_size=8),
+)
+def test_mutated_corpus_scripts_never_raise(text, edits):
+    for pos, length, insert in edits:
+        pos %= len(text) + 1
+        text = text[:pos] + insert + text[pos + length :]
+    _check(text)
+
+
+@FAST
+@given(st.sampled_from(CORPUS_TEXTS), st.data())
+def test_corpus_scripts_with_shuffled_lines_never_raise(text, data):
+    lines = text.split("\n")
+    perm = data.draw(st.permutations(lines))
+    _check("\n".join(perm))
