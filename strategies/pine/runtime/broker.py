@@ -1,7 +1,8 @@
 """TradingView Strategy Tester broker emulator.
 
 Reproduces the order, fill, position and trade bookkeeping of TradingView's Strategy Tester so that a
-Pine strategy run here yields the same "List of trades" as TradingView.
+Pine strategy run here yields the same "List of trades" as TradingView (verified trade by trade against
+12 TradingView exports in tests/pine/test_tv_trades.py).
 
 Driving protocol (what the Pine runtime does for every bar ``i``)::
 
@@ -16,6 +17,31 @@ Driving protocol (what the Pine runtime does for every bar ``i``)::
                                                       # risk rules, equity bookkeeping for bar i
     result = emu.finish()                             # BacktestResult (trades, equity, summary)
 
+Public API of ``StrategyEmulator``:
+
+* orders: ``entry(id, direction, qty, limit, stop, oca_name, oca_type, comment, alert_message)``,
+  ``order(...)`` (same arguments), ``exit(id, from_entry, qty, qty_percent, profit, limit, loss, stop,
+  trail_price, trail_points, trail_offset, oca_name, comment, comment_profit, comment_loss,
+  comment_trailing, alert_message)``, ``close(id, comment, qty, qty_percent, alert_message,
+  immediately)``, ``close_all(comment, alert_message, immediately)``, ``cancel(id)``, ``cancel_all()``;
+  ``direction`` is "long"/"short" (also "buy"/"sell"); na prices/quantities are passed as None or NaN.
+* risk: ``risk_allow_entry_in(direction)``, ``risk_max_position_size(contracts)``,
+  ``risk_max_intraday_loss(value, type)``, ``risk_max_intraday_filled_orders(count)``,
+  ``risk_max_cons_loss_days(count)``, ``risk_max_drawdown(value, type)``.
+* strategy.* variables as properties: ``position_size``, ``position_avg_price``, ``position_entry_name``,
+  ``equity``, ``initial_capital``, ``netprofit(_percent)``, ``grossprofit(_percent)``,
+  ``grossloss(_percent)``, ``openprofit(_percent)``, ``max_drawdown(_percent)``, ``max_runup(_percent)``,
+  ``avg_trade(_percent)``, ``avg_winning_trade(_percent)``, ``avg_losing_trade(_percent)``,
+  ``opentrades``, ``closedtrades``, ``wintrades``, ``losstrades``, ``eventrades``,
+  ``max_contracts_held_all/long/short``, ``margin_liquidation_price``, ``opentrades_capital_held``,
+  ``closedtrades_first_index``; ``default_entry_qty(fill_price)``.
+* ``closedtrades_<field>(n)`` / ``opentrades_<field>(n)`` for Pine's strategy.closedtrades.* and
+  strategy.opentrades.* (entry_price, exit_price, profit, profit_percent, size, entry/exit_bar_index,
+  entry/exit_time, entry/exit_id, entry/exit_comment, commission, max_runup(_percent),
+  max_drawdown(_percent)); ``closedtrade(n)``/``opentrade(n)`` return the record.
+* ``events``: list of ``OrderEvent`` (new / modify / fill / cancel, with the reason of a rejection in
+  ``comment``) appended as orders change, for alerts and live execution.
+
 Semantics (TradingView's broker emulator):
 
 * Market orders created on bar ``i`` fill at the open of bar ``i+1`` (``process_orders_on_close`` or
@@ -25,20 +51,40 @@ Semantics (TradingView's broker emulator):
   otherwise open -> low -> high -> close. Stop/limit orders fill where the path crosses their price, or
   at the current path price when it is already beyond the price (gap at the open: fill at the open).
   Orders are evaluated in path order, so an entry filled intrabar can be exited later on the same bar.
-* ``entry`` reverses an opposite position (the closing part exits every open trade at the same price,
-  signal = the entry's comment or id); ``pyramiding`` caps same-direction open entries (0 behaves as 1).
-  ``order`` nets (FIFO) and ignores pyramiding. Re-using a pending order id modifies that order.
+  Order prices snap to the tick grid at the first tick that triggers them (buy stop / sell limit up,
+  sell stop / buy limit down).
+* At most one entry/order fill per bar: once an entry has filled on a bar, other pending entries wait
+  for the next bar (exits still fill). TradingView's channel-breakout export shows this.
+* ``entry`` reverses an opposite position. Its quantity is fixed when it is placed: quantity + the
+  opposite position at that moment; at the fill it closes the opposite trades it finds (signal = the
+  entry's comment or id) and opens what is left as one trade -- nothing when it was placed flat and a
+  position appeared meanwhile (TradingView's slippage_limit export shows both cases).
+  ``pyramiding`` caps same-direction open entries (0 behaves as 1); an entry placed while the cap is
+  reached is ignored, and one reaching the cap at its fill is dropped. ``order`` nets (FIFO) and ignores
+  pyramiding. Re-using a pending order id modifies that order.
 * ``exit`` brackets are attached per open trade of ``from_entry`` (all entries when omitted); levels from
-  ``profit``/``loss`` ticks are relative to each trade's entry price; limit and stop legs of one exit are
-  one order (a fill of one leg consumes the other); exits placed before their entry wait for it.
+  ``profit``/``loss`` ticks are relative to each trade's entry price (the nearer of profit/limit and of
+  loss/stop wins); limit and stop legs of one exit are one order (a fill of one leg consumes the other);
+  a partial exit (qty/qty_percent) splits the trade and does not re-apply to the remainder; exits
+  placed before their entry wait for it; exits whose trades are all closed are removed.
+* OCA: ``cancel`` removes the other orders of the group when one fills, ``reduce`` lowers their
+  quantity by the filled quantity.
 * Commission is charged on every fill and included in the trade's profit: ``percent`` of the traded value,
   ``cash_per_contract`` per contract, ``cash_per_order`` per order fill (split across the trades that
-  fill touches in proportion to quantity).
+  fill touches in proportion to quantity). The cumulative P&L column counts the entry commission of
+  trades still open; profit % is relative to the entry's value plus its commission.
 * ``percent_of_equity``/``cash`` quantities are computed when the order is created, from the close of that
-  bar and the equity at that close (open profit included); percent commission is reserved out of the
-  amount; the result is floored to ``SymbolInfo.mincontract``.
+  bar and the equity at that close (open profit net of entry commissions included); percent commission
+  is reserved out of the amount; the result is floored to ``SymbolInfo.mincontract``.
 * Trade run-up/drawdown are the best/worst excursion of the price along the intrabar path while the
-  trade is open (entry fill point to exit fill point).
+  trade is open (entry fill to exit fill, slipped fill prices included), net of the entry commission.
+* Margin (``margin_long``/``margin_short`` > 0): an order that increases exposure is rejected when the
+  equity does not cover the new position's margin; once per bar, at the worst price for the position
+  (low for longs, high for shorts), a margin deficit triggers TradingView's margin call: loss to cover
+  = -available funds / margin rate, cover = loss in contracts at that price (floored to the quantity
+  step, at least one step), 4x the cover is liquidated (capped at the position), signal "Margin call".
+* Risk rules are checked at each bar's close; the "intraday" day is the exchange trading day in the
+  symbol's time zone starting at ``SymbolInfo.session_start`` (17:00 New York for forex).
 
 Money is kept in float64 like TradingView's own engine, whose rounding this emulator has to reproduce;
 the live order layer (brokers/execution) is where Decimal applies.
