@@ -463,3 +463,13 @@ def test_default_entry_qty_at_a_given_fill_price() -> None:
                          default_qty_value=10)
     emu, _ = run(FLAT[:1], lambda e, i: None, cfg)
     assert emu.default_entry_qty(40) == 25  # 1,000 / 40
+
+
+def test_close_at_the_open_precedes_the_margin_check() -> None:
+    cfg = StrategyConfig(initial_capital=2_600.0, margin_long=25)
+    bars = [(100, 100, 100, 100), (100, 100, 100, 100), (100, 100, 95, 99), (98, 98, 98, 98)]
+    emu, res = run(bars, at({0: lambda e: e.entry("L", "long", qty=100),
+                             1: lambda e: e.close_all(comment="script close")}), cfg)
+    # bar 2: the script's close_all fills at the open (100) before the low, so no margin call at all
+    assert [t.exit_signal for t in res.trades] == ["script close"]
+    assert emu.position_size == 0

@@ -1122,7 +1122,8 @@ class StrategyEmulator:
     def _fill(self, o: _Order, trade: _OpenTrade | None, price: float, market: bool, leg: str = "market") -> bool:
         """Execute ``o``; False when the order could not fill now (it stays pending)."""
         if o.kind == "close":
-            self.orders.pop(self._key(o), None)
+            if self.orders.get(self._key(o)) is o:  # margin calls / risk closes are not queued orders
+                del self.orders[self._key(o)]
             targets = list(self.open) if o.close_all else [t for t in self.open if t.entry_id == o.id]
             if not targets:
                 return False
