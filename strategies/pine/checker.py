@@ -50,6 +50,9 @@ class UserFunc:
     node: A.FuncDefNode
     result: PineType | None
     receiver: str | None = None  # base type name for methods
+    # param index -> (max qualifier accepted, built-in, built-in parameter): inferred from the body,
+    # e.g. ``f(len) => ta.ema(close, len)`` requires a 'simple' len
+    param_reqs: dict[int, tuple[str, str, str]] = field(default_factory=dict)
 
 
 class Checker:
@@ -76,6 +79,8 @@ class Checker:
         self.pending_input_name: str | None = None
         self.source_lines: list[str] = []
         self.cond_depth = 0  # > 0 inside if/switch/loop bodies and ternary branches
+        self.slot_deps: dict[int, frozenset[int]] = {}  # local slot -> params its value derives from
+        self.param_reqs: dict[int, tuple[str, str, str]] = {}
         self.strategy_only_use: tuple[str, Span] | None = None
 
     def text(self, e: ir.Expr) -> str:
@@ -223,10 +228,12 @@ class Checker:
                 if len(uf.fdef.params) == len(node.params):
                     self.warn(f"Function '{node.name}' is overloaded with the same number of parameters", node.span)
         frame = Frame("local")
-        saved = (self.frame, self.scopes, self.in_function, self.loop_depth, self.cond_depth)
+        saved = (self.frame, self.scopes, self.in_function, self.loop_depth, self.cond_depth, self.slot_deps, self.param_reqs)
         self.frame, self.scopes, self.in_function, self.loop_depth, self.cond_depth = (
             frame, [self.scopes[0], {}], node.name, 0, 0,
         )
+        self.slot_deps, self.param_reqs = {}, {}
+        param_reqs = self.param_reqs
         params: list[ir.Param] = []
         receiver = None
         try:
@@ -243,11 +250,12 @@ class Checker:
                     self.err(f"Duplicate parameter '{p.name}'", p.span)
                 slot = frame.new_slot(p.name)
                 self.scopes[-1][p.name] = Symbol(p.name, slot, "local", pty, "param", p.declared_type is not None)
+                self.slot_deps[slot] = frozenset({i})
                 default = self.expr(p.default) if p.default is not None else None
                 params.append(ir.Param(p.name, slot, p.declared_type, default, p.span))
             body, result = self.block_value(node.body, new_scope=False)
         finally:
-            self.frame, self.scopes, self.in_function, self.loop_depth, self.cond_depth = saved
+            self.frame, self.scopes, self.in_function, self.loop_depth, self.cond_depth, self.slot_deps, self.param_reqs = saved
         fdef = ir.FunctionDef(
             node.name,
             key,
@@ -260,7 +268,7 @@ class Checker:
             node.export,
             node.span,
         )
-        uf = UserFunc(fdef, node, result, receiver)
+        uf = UserFunc(fdef, node, result, receiver, param_reqs)
         self.all_fdefs[key] = fdef
         (self.methods if node.is_method else self.functions).setdefault(node.name, []).append(uf)
         if node.is_method:
@@ -469,6 +477,10 @@ class Checker:
         if node.mode in ("var", "varip") and ty is not None:
             ty = ty.with_qualifier("series")
         sym = self.declare(node.name, node.name_span, ty, node.mode, declared_ty is not None)
+        if self.in_function is not None and node.mode == "plain":
+            deps = self.param_deps(value)
+            if deps:
+                self.slot_deps[sym.slot] = deps
         target = ir.VarRef(node.name_span, node.name, sym.slot, sym.scope, ty=ty)
         return ir.VarDecl(node.span, target, value, node.mode, node.declared_type)
 
@@ -516,6 +528,8 @@ class Checker:
                     "assign",
                 )
             target: ir.Expr = ir.VarRef(node.target.span, name, sym.slot, sym.scope, ty=sym.ty)
+            if sym.scope == "local" and sym.mode != "param":
+                self.slot_deps.pop(sym.slot, None)
             self.check_assign_types(name, sym.ty, value, node)
             if sym.ty is not None and value.ty is not None and sym.mode != "param":
                 # reassigned variables take the strongest qualifier
@@ -1123,6 +1137,19 @@ class Checker:
                         a.span,
                         "type",
                     )
+        for idx, (req_q, bname, bparam) in chosen.param_reqs.items():
+            a = bound[idx] if idx < len(bound) else None
+            if a is None:
+                continue
+            if self.in_function is not None:
+                self.require_params(a, req_q, bname, bparam)
+            if a.ty is not None and _qrank(a.ty.qualifier) > _qrank(req_q) and a.ty.base in B_PRIMS:
+                pname = fdef.params[idx].name
+                self.err(
+                    f"Cannot call '{name}' with argument '{pname}'='{self.text(a)}'. An argument of '{describe(a.ty)}' type was used but a '{req_q} {a.ty.base}' is expected (it is passed to '{bname}' as '{bparam}')",
+                    a.span,
+                    "qualifier",
+                )
         result = chosen.result
         if result is not None:
             arg_q = qmax(*(a.ty.qualifier if a is not None and a.ty is not None else "series" for a in bound))
@@ -1131,6 +1158,45 @@ class Checker:
             else:
                 result = result.with_qualifier(qmax(result.qualifier, arg_q))
         return ir.UserCall(node.span, name, fdef.key, bound, self.site(), receiver is not None, ty=result)
+
+    def param_deps(self, e: ir.Expr) -> frozenset[int] | None:
+        """Parameters of the current function that ``e`` is computed from (None if it also depends on
+        anything that is not a constant or a parameter)."""
+        if isinstance(e, (ir.Const, ir.InputValue)):
+            return frozenset()
+        if isinstance(e, ir.VarRef):
+            return self.slot_deps.get(e.slot) if e.scope == "local" else None
+        if isinstance(e, ir.Unary):
+            return self.param_deps(e.operand)
+        if isinstance(e, (ir.Binary, ir.Ternary)):
+            parts = (e.left, e.right) if isinstance(e, ir.Binary) else (e.cond, e.then, e.orelse)
+            out: frozenset[int] = frozenset()
+            for part in parts:
+                d = self.param_deps(part)
+                if d is None:
+                    return None
+                out |= d
+            return out
+        if isinstance(e, ir.BuiltinCall) and (e.name.startswith("math.") or e.name in ("int", "float", "nz")):
+            out = frozenset()
+            for part in e.args:
+                if part is None:
+                    continue
+                d = self.param_deps(part)
+                if d is None:
+                    return None
+                out |= d
+            return out
+        return None
+
+    def require_params(self, e: ir.Expr, qualifier: str, builtin: str, bparam: str) -> None:
+        deps = self.param_deps(e)
+        if not deps:
+            return
+        for idx in deps:
+            old = self.param_reqs.get(idx)
+            if old is None or _qrank(qualifier) < _qrank(old[0]):
+                self.param_reqs[idx] = (qualifier, builtin, bparam)
 
     # ---- built-in calls
     def builtin_call(self, node: A.Call, name: str, receiver: ir.Expr | None) -> ir.Expr:
@@ -1251,6 +1317,8 @@ class Checker:
         else:
             pairs = list(zip(params, bound, strict=True))
         for p, a in pairs:
+            if a is not None and a.ty is None and p.qualifier in ("const", "input", "simple") and self.in_function is not None:
+                self.require_params(a, p.qualifier, name, p.name)
             if a is None or a.ty is None:
                 continue
             aty = a.ty
@@ -1281,6 +1349,8 @@ class Checker:
                     "type",
                 ))
                 continue
+            if p.qualifier in ("const", "input", "simple") and self.in_function is not None:
+                self.require_params(a, p.qualifier, name, p.name)
             if p.qualifier in ("const", "input", "simple") and _qrank(aty.qualifier) > _qrank(p.qualifier):
                 if aty.base in B_PRIMS or aty.base in self.enums:
                     problems.append((

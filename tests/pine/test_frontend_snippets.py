@@ -74,6 +74,7 @@ VALID = {
 "if_int_float_branches": H+"x = if close > open\n    1\nelse\n    2.5\nplot(x)\n",
 "int_assign_na_then_float_v5": '//@version=5\nindicator("x")\nx = 0\nx := int(close)\nplot(x)\n',
 "len_from_ternary_input_ema": H+"fast = input.bool(true)\nl = fast ? 5 : 20\nplot(ta.rsi(close, l))\n",
+"user_fn_input_len_to_ema": H+"f(src, len) => ta.ema(src, len)\nl = input.int(5)\nplot(f(close, l) + f(open, 3))\n",
 "user_fn_series_len_to_sma": H+"f(len) => ta.sma(close, len)\nplot(f(bar_index % 10 + 1))\n",
 }
 
@@ -100,6 +101,14 @@ INVALID = {
     "function_in_local_scope": (H + "if close > open\n    f(x) => x\nplot(close)\n", "global scope"),
     "iterate_number": (H + "for x in close\n    y = x\nplot(close)\n", "Cannot iterate"),
     "input_default_out_of_range": (H + "x = input.int(0, minval=1)\nplot(close)\n", "less than minval"),
+    "series_arg_to_simple_param_through_function": (
+        H + "f(src, len) => ta.ema(src, len)\nplot(f(close, bar_index))\n",
+        "it is passed to 'ta.ema' as 'length'",
+    ),
+    "series_arg_through_local_and_nested_function": (
+        H + "f(len) => ta.rsi(close, len)\ng(n) =>\n    m = n * 2\n    f(m)\nplot(g(bar_index))\n",
+        "it is passed to 'ta.rsi' as 'length'",
+    ),
     "input_default_not_in_options": (H + 'x = input.string("C", options=["A", "B"])\nplot(close)\n', "not one of the options"),
 }
 
