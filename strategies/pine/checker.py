@@ -1491,7 +1491,11 @@ class Checker:
         if options is not None and defval is not None and defval not in options:
             self.err(f"The default value {defval!r} is not one of the options {options}", (defexpr or call).span, "input")
         minval, maxval = values.get("minval"), values.get("maxval")
-        if isinstance(defval, (int, float)) and not isinstance(defval, bool):
+        if not _is_number(minval):
+            minval = None
+        if not _is_number(maxval):
+            maxval = None
+        if _is_number(defval):
             if minval is not None and defval < minval:
                 self.err(f"The default value {defval} is less than minval {minval}", (defexpr or call).span, "input")
             if maxval is not None and defval > maxval:
@@ -1504,13 +1508,13 @@ class Checker:
             title=values.get("title") if isinstance(values.get("title"), str) else None,
             minval=minval,
             maxval=maxval,
-            step=values.get("step"),
+            step=values.get("step") if _is_number(values.get("step")) else None,
             options=options,
-            group=values.get("group"),
-            tooltip=values.get("tooltip"),
-            inline=values.get("inline"),
+            group=_str_or_none(values.get("group")),
+            tooltip=_str_or_none(values.get("tooltip")),
+            inline=_str_or_none(values.get("inline")),
             confirm=bool(values.get("confirm", False)),
-            display=values.get("display"),
+            display=_str_or_none(values.get("display")),
             line=node.span.line,
             function=fn,
         )
@@ -1526,6 +1530,14 @@ class Checker:
 
 
 B_PRIMS = frozenset({"int", "float", "bool", "string", "color"})
+
+
+def _str_or_none(v: Any) -> str | None:
+    return v if isinstance(v, str) else None
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
 def _qrank(q: str | None) -> int:
