@@ -85,7 +85,7 @@ class Bars:
             idx = df.index
             if getattr(idx, "tz", None) is None:
                 idx = idx.tz_localize("UTC")
-            times = (idx.tz_convert("UTC").asi8 // 1_000_000).astype(np.int64)
+            times = idx.tz_convert("UTC").as_unit("ms").asi8.astype(np.int64)
         vol = df[cols["volume"]].to_numpy(dtype=np.float64) if "volume" in cols else np.zeros(len(df))
         return cls(times, df[cols["open"]].to_numpy(dtype=np.float64), df[cols["high"]].to_numpy(dtype=np.float64),
                    df[cols["low"]].to_numpy(dtype=np.float64), df[cols["close"]].to_numpy(dtype=np.float64),
