@@ -66,7 +66,7 @@ def test_snapshot_restore_mid_run_gives_identical_final_trades(name: str) -> Non
     first = Runner(src, GOOG_SYMBOL, "D")
     first.warmup(GOOG_BARS.slice(0, half))
     state = first.get_state()
-    assert isinstance(pickle.loads(state), dict)  # noqa: S301 - our own snapshot
+    assert isinstance(pickle.loads(state), dict)
     resumed = Runner.from_state(src, GOOG_SYMBOL, "D", None, state)
     resumed.warmup(GOOG_BARS.slice(half, len(GOOG_BARS)))
     assert _trade_rows(resumed.result().trades) == _trade_rows(straight.result().trades)
