@@ -129,7 +129,7 @@ def test_compile_error_is_raised_with_location() -> None:
 
 def test_invalid_input_override_is_rejected() -> None:
     src = header() + "len = input.int(3, 'Length', minval=1)\nplot(len)\n"
-    with pytest.raises(ValueError, match="Length|len"):
+    with pytest.raises(ValueError, match=r"Length|len"):
         run_backtest(src, crafted_bars([1.0]), CRYPTO, timeframe="60", inputs={"len": 0})
     res = run_backtest(src, crafted_bars([1.0]), CRYPTO, timeframe="60", inputs={"len": "7"})
     assert res.inputs["len"] == 7
