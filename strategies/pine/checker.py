@@ -79,6 +79,7 @@ class Checker:
         self.pending_input_name: str | None = None
         self.source_lines: list[str] = []
         self.cond_depth = 0  # > 0 inside if/switch/loop bodies and ternary branches
+        self.statement_nodes: set[int] = set()
         self.slot_deps: dict[int, frozenset[int]] = {}  # local slot -> params its value derives from
         self.param_reqs: dict[int, tuple[str, str, str]] = {}
         self.strategy_only_use: tuple[str, Span] | None = None
@@ -387,6 +388,8 @@ class Checker:
                 return self.when_call(node, expr)
             return ir.ExprStmt(node.span, self.expr(expr))
         if isinstance(node, (A.IfNode, A.SwitchNode, A.ForNode, A.ForInNode, A.WhileNode)):
+            # used as a statement: branch values are discarded, so their types need not agree
+            self.statement_nodes.add(id(node))
             return self.expr(node)  # type: ignore[return-value]
         if isinstance(node, A.BreakNode):
             if self.loop_depth == 0:
@@ -812,7 +815,8 @@ class Checker:
             orelse, ety = self.block_value(node.orelse) if node.orelse else ([], NA)
         finally:
             self.cond_depth -= 1
-        self._check_branch_types(tty, ety, node.span)
+        if id(node) not in self.statement_nodes:
+            self._check_branch_types(tty, ety, node.span)
         ty = unify(tty, ety)
         if ty is not None and cond.ty is not None:
             ty = ty.with_qualifier(qmax(ty.qualifier, cond.ty.qualifier))
@@ -846,7 +850,8 @@ class Checker:
                 body, bty = self.block_value(case.body)
             finally:
                 self.cond_depth -= 1
-            self._check_branch_types(ty, bty, case.span)
+            if id(node) not in self.statement_nodes:
+                self._check_branch_types(ty, bty, case.span)
             ty = unify(ty, bty)
             cases.append(ir.SwitchCase(match, body, case.span))
         if ty is not None:

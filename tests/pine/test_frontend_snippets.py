@@ -75,6 +75,7 @@ VALID = {
 "int_assign_na_then_float_v5": '//@version=5\nindicator("x")\nx = 0\nx := int(close)\nplot(x)\n',
 "len_from_ternary_input_ema": H+"fast = input.bool(true)\nl = fast ? 5 : 20\nplot(ta.rsi(close, l))\n",
 "user_fn_input_len_to_ema": H+"f(src, len) => ta.ema(src, len)\nl = input.int(5)\nplot(f(close, l) + f(open, 3))\n",
+"if_statement_branches_of_different_types": H+'x = 0\ns = ""\nif close > open\n    x := 1\nelse\n    s := "a"\nswitch\n    close > open => x := 2\n    => s := "b"\nplot(close)\n',
 "user_fn_series_len_to_sma": H+"f(len) => ta.sma(close, len)\nplot(f(bar_index % 10 + 1))\n",
 }
 
@@ -95,6 +96,7 @@ INVALID = {
     "tuple_size_mismatch": (H + "[a, b] = ta.macd(close, 12, 26, 9)\nplot(a)\n", "3 values but 2 variables"),
     "bool_arithmetic": (H + "x = (close > open) + 1\nplot(x)\n", "Operator '+' cannot be applied"),
     "mixed_branch_types": (H + 'x = close > open ? "a" : 1\nplot(close)\n', "different types"),
+    "if_expression_branch_types": (H + 'x = if close > open\n    "a"\nelse\n    1\nplot(close)\n', "different types"),
     "history_of_void": (H + "x = strategy.cancel_all()[1]\nplot(close)\n", "void"),
     "negative_history": (H + "plot(close[-1])\n", "non-negative"),
     "string_history_offset": (H + 'plot(close["1"])\n', "must be an integer"),
