@@ -473,3 +473,49 @@ def test_close_at_the_open_precedes_the_margin_check() -> None:
     # bar 2: the script's close_all fills at the open (100) before the low, so no margin call at all
     assert [t.exit_signal for t in res.trades] == ["script close"]
     assert emu.position_size == 0
+
+
+def test_stop_limit_entry_becomes_a_limit_once_the_stop_is_hit() -> None:
+    # buy stop 105 limit 104: bar 1 touches 105 (stop triggered) then trades down to 103.5 -> fills 104
+    bars = [(100, 100, 100, 100), (101, 105.5, 100.5, 105), (105, 105, 103.5, 104)]
+    _, res = run(bars, at({0: lambda e: e.entry("L", "long", stop=105, limit=104)}))
+    (t,) = res.trades
+    assert (t.entry_bar, t.entry_price) == (2, 104)
+
+
+def test_intraday_day_starts_at_the_session_start_in_the_symbol_time_zone() -> None:
+    # the forex day starts 17:00 New York: a loss before 17:00 halts trading only until the 17:00 bar
+    fx = SymbolInfo(ticker="EURUSD", mintick=0.01, type="forex", timezone="America/New_York",
+                    mincontract=1, session_start="1700")
+    emu = StrategyEmulator(StrategyConfig(initial_capital=10_000.0), fx)
+    emu.risk_max_intraday_loss(100, "cash")
+    start = T0 + 19 * HOUR  # 2024-01-01 19:00 UTC = 14:00 New York
+    # bars at 14:00, 15:00, 16:00, 17:00, 18:00 New York; the loss is booked at the 15:00 close
+    prices = [(100, 100, 100, 100), (100, 100, 80, 80), (80, 80, 80, 80), (80, 80, 80, 80),
+              (80, 80, 80, 80)]
+    for i, (o, h, lo, c) in enumerate(prices):
+        emu.process_bar(i, start + i * HOUR, o, h, lo, c)
+        if i in (0, 2, 3):  # 14:00 enters; 16:00 is refused (same day); 17:00 is a new trading day
+            emu.entry(f"L{i}", "long", qty=10)
+        emu.after_script(i)
+    res = emu.finish()
+    assert [t.entry_id for t in res.trades] == ["L0", "L3"]
+    assert res.trades[0].exit_signal == "Close Position (Max intraday loss)"
+
+
+def test_max_intraday_filled_orders_halts_after_the_count() -> None:
+    emu, res = run(FLAT, lambda e, i: e.entry("L" if i % 2 == 0 else "S", "long" if i % 2 == 0 else "short"),
+                   setup=lambda e: e.risk_max_intraday_filled_orders(2))
+    # bar 1 fills L, bar 2 fills S (2 fills) -> at bar 2's close everything is closed, no more orders
+    assert emu.position_size == 0
+    assert len(res.trades) == 2
+
+
+def test_max_drawdown_rule_stops_the_strategy_for_good() -> None:
+    bars = [(100, 100, 100, 100), (100, 100, 100, 100), (100, 100, 90, 90), (90, 90, 90, 90),
+            (90, 90, 90, 90)]
+    emu, res = run(bars, lambda e, i: e.entry("L", "long", qty=20) if i in (0, 3) else None,
+                   setup=lambda e: e.risk_max_drawdown(1, "percent_of_equity"))
+    # bar 2: equity 10,000 - 200 = 9,800 (2% below the peak) -> position closed, no re-entry
+    assert [(t.exit_bar, t.exit_price) for t in res.trades] == [(2, 90)]
+    assert emu.position_size == 0
