@@ -82,6 +82,9 @@ class DeclarationSpec:
         from .builtins import FUNCTIONS
 
         kind = object.__getattribute__(self, "kind")
+        if name in ("margin_long", "margin_short") and kind == "strategy":
+            # Pine v6 changed the default margin from 0 (no margin calls) to 100
+            return 100 if object.__getattribute__(self, "version") >= 6 else 0
         for p in FUNCTIONS[kind][0].params:
             if p.name == name:
                 return p.default

@@ -254,3 +254,20 @@ def test_v5_when_argument_is_lowered_to_an_if():
 def test_ta_call_in_conditional_scope_warns_about_consistency():
     res = _ok(HEAD + "x = close > open ? ta.sma(close, 5) : 0.0\nif close > open\n    y = ta.ema(close, 3)\n")
     assert [(d.line, d.code) for d in res.diagnostics] == [(3, "consistency"), (5, "consistency")]
+
+
+def test_default_margin_depends_on_version():
+    v5 = _ok('//@version=5\nstrategy("m")\n').declaration
+    v6 = _ok('//@version=6\nstrategy("m")\n').declaration
+    given = _ok('//@version=5\nstrategy("m", margin_long=50)\n').declaration
+    assert (v5.margin_long, v5.margin_short, v6.margin_long, v6.margin_short) == (0, 0, 100, 100)
+    assert given.margin_long == 50 and given.get("margin_short") == 0
+
+
+def test_compile_result_survives_pickling():
+    import pickle
+
+    res = _ok(HEAD + "type P\n    float x = 1.0\np = P.new()\nplot(p.x)\n")
+    again = pickle.loads(pickle.dumps(res))
+    assert again.ok and again.declaration.kind == "indicator" and again.declaration.overlay is False
+    assert len(again.program.body) == len(res.program.body)
