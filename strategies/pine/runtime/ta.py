@@ -30,6 +30,7 @@ import math
 import numpy as np
 
 from .ta_core import (
+    ROLLING_CHUNK_ELEMENTS,
     as_bool_array,
     as_float_array,
     check_length,
@@ -87,10 +88,7 @@ def rma(src: np.ndarray, length: int) -> np.ndarray:
 def _wma_plain(x: np.ndarray, n: int) -> np.ndarray:
     weights = np.arange(1, n + 1, dtype=np.float64)
     norm = n * (n + 1) / 2.0
-    out = np.full(x.shape[0], np.nan)
-    if x.shape[0] >= n:
-        out[n - 1 :] = windows(x, n) @ weights / norm
-    return out
+    return rolling_apply(x, n, lambda w: w @ weights / norm)
 
 
 def wma(src: np.ndarray, length: int) -> np.ndarray:
@@ -580,18 +578,18 @@ def _pivot(x: np.ndarray, leftbars: int, rightbars: int, sign: float) -> np.ndar
     left = check_length(leftbars, "leftbars", minimum=0)
     right = check_length(rightbars, "rightbars", minimum=0)
     width = left + right + 1
-    out = np.full(x.shape[0], np.nan)
-    if x.shape[0] < width:
-        return out
-    w = sign * windows(x, width)
-    centre = w[:, left]
-    with np.errstate(invalid="ignore"):
-        before = np.all(w[:, :left] < centre[:, None], axis=1) if left else np.ones(w.shape[0], bool)
-        after = np.all(w[:, left + 1 :] < centre[:, None], axis=1) if right else np.ones(w.shape[0], bool)
-    ok = before & after & ~np.isnan(centre)
-    res = np.where(ok, sign * centre, np.nan)
-    out[width - 1 :] = res
-    return out
+
+    def reducer(raw: np.ndarray) -> np.ndarray:
+        # The pivot bar must be strictly above (below) every other bar of the window.
+        w = sign * raw
+        centre = w[:, left]
+        with np.errstate(invalid="ignore"):
+            before = np.all(w[:, :left] < centre[:, None], axis=1)
+            after = np.all(w[:, left + 1 :] < centre[:, None], axis=1)
+        ok = before & after & ~np.isnan(centre)
+        return np.where(ok, sign * centre, np.nan)
+
+    return rolling_apply(x, width, reducer)
 
 
 # ======================================================================= statistics over windows
@@ -600,29 +598,43 @@ def _pivot(x: np.ndarray, leftbars: int, rightbars: int, sign: float) -> np.ndar
 def percentrank(src: np.ndarray, length: int) -> np.ndarray:
     x = as_float_array(src)
     n = check_length(length)
-    out = np.full(x.shape[0], np.nan)
-    if x.shape[0] > n:
-        w = windows(x, n + 1)
-        current = w[:, -1:]
+
+    def reducer(w: np.ndarray) -> np.ndarray:
+        # share of the previous n values that are <= the current one
         with np.errstate(invalid="ignore"):
-            count = (w[:, :-1] <= current).sum(axis=1)
+            count = (w[:, :-1] <= w[:, -1:]).sum(axis=1)
         res = 100.0 * count / n
         res[np.isnan(w).any(axis=1)] = np.nan
-        out[n:] = res
-    return out
+        return res
+
+    return rolling_apply(x, n + 1, reducer)
 
 
 def correlation(a: np.ndarray, b: np.ndarray, length: int) -> np.ndarray:
     x = as_float_array(a)
     y = as_float_array(b)
     n = check_length(length)
-    mean_x = rolling_sum(x, n) / n
-    mean_y = rolling_sum(y, n) / n
-    cov = rolling_sum(x * y, n) / n - mean_x * mean_y
-    var_x = rolling_sum(x * x, n) / n - mean_x * mean_x
-    var_y = rolling_sum(y * y, n) / n - mean_y * mean_y
-    with np.errstate(invalid="ignore"):
-        return _div(cov, np.sqrt(var_x * var_y))
+    if x.shape != y.shape:
+        raise ValueError(f"correlation sources differ in length: {x.shape[0]} vs {y.shape[0]}")
+    # Deviations from each window's mean avoid the cancellation of E[xy] - E[x]E[y] on prices
+    # with a small variance.
+    total = x.shape[0]
+    out = np.full(total, np.nan)
+    if total < n:
+        return out
+    wx_all = windows(x, n)
+    wy_all = windows(y, n)
+    chunk = max(1, ROLLING_CHUNK_ELEMENTS // n)
+    for start in range(0, wx_all.shape[0], chunk):
+        wx = wx_all[start : start + chunk]
+        wy = wy_all[start : start + chunk]
+        dx = wx - wx.mean(axis=1, keepdims=True)
+        dy = wy - wy.mean(axis=1, keepdims=True)
+        cov = np.einsum("ij,ij->i", dx, dy)
+        den = np.sqrt(np.einsum("ij,ij->i", dx, dx) * np.einsum("ij,ij->i", dy, dy))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out[n - 1 + start : n - 1 + start + wx.shape[0]] = np.where(den == 0, np.nan, cov / den)
+    return out
 
 
 def median(src: np.ndarray, length: int) -> np.ndarray:
@@ -631,21 +643,14 @@ def median(src: np.ndarray, length: int) -> np.ndarray:
     return rolling_apply(x, n, lambda w: np.median(w, axis=1))
 
 
-def mode_window(w: np.ndarray) -> float:
-    """Most frequent value; the smallest one among equally frequent values. na if any na."""
-    if np.isnan(w).any():
-        return math.nan
-    values, counts = np.unique(w, return_counts=True)
-    return float(values[np.argmax(counts)])
-
-
 def mode(src: np.ndarray, length: int) -> np.ndarray:
     x = as_float_array(src)
     n = check_length(length)
-    out = np.full(x.shape[0], np.nan)
-    if x.shape[0] >= n:
-        s = np.sort(windows(x, n), axis=1)
-        # run lengths inside each sorted row: count of equal neighbours ending at each position
+
+    def reducer(w: np.ndarray) -> np.ndarray:
+        """Most frequent value per row; the smallest among equally frequent ones; na if any na."""
+        s = np.sort(w, axis=1)
+        # run length of equal values ending at each position of the sorted row
         eq = s[:, 1:] == s[:, :-1]
         runs = np.zeros(s.shape, dtype=np.int64)
         for j in range(1, n):
@@ -653,8 +658,9 @@ def mode(src: np.ndarray, length: int) -> np.ndarray:
         best = np.argmax(runs, axis=1)  # first (smallest value) position with the longest run
         res = s[np.arange(s.shape[0]), best]
         res[np.isnan(s).any(axis=1)] = np.nan
-        out[n - 1 :] = res
-    return out
+        return res
+
+    return rolling_apply(x, n, reducer)
 
 
 def percentile_nearest_rank(src: np.ndarray, length: int, percentage: float) -> np.ndarray:
