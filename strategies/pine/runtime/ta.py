@@ -29,8 +29,8 @@ import math
 
 import numpy as np
 
+from . import ta_core
 from .ta_core import (
-    ROLLING_CHUNK_ELEMENTS,
     as_bool_array,
     as_float_array,
     check_length,
@@ -624,7 +624,7 @@ def correlation(a: np.ndarray, b: np.ndarray, length: int) -> np.ndarray:
         return out
     wx_all = windows(x, n)
     wy_all = windows(y, n)
-    chunk = max(1, ROLLING_CHUNK_ELEMENTS // n)
+    chunk = max(1, ta_core.ROLLING_CHUNK_ELEMENTS // n)
     for start in range(0, wx_all.shape[0], chunk):
         wx = wx_all[start : start + chunk]
         wy = wy_all[start : start + chunk]

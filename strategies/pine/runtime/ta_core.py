@@ -71,6 +71,10 @@ def windows(x: np.ndarray, n: int) -> np.ndarray:
 ROLLING_CHUNK_ELEMENTS = 262_144
 
 
+def _chunk_elements() -> int:
+    return ROLLING_CHUNK_ELEMENTS
+
+
 def rolling_apply(x: np.ndarray, n: int, reducer) -> np.ndarray:
     """Apply `reducer(windows)` (one result per row) over full windows; na for the first n-1 bars.
 
@@ -82,7 +86,7 @@ def rolling_apply(x: np.ndarray, n: int, reducer) -> np.ndarray:
         return out
     w = windows(x, n)
     rows = w.shape[0]
-    chunk = max(1, ROLLING_CHUNK_ELEMENTS // n)
+    chunk = max(1, _chunk_elements() // n)
     if rows <= chunk:
         out[n - 1 :] = reducer(w)
         return out
