@@ -157,13 +157,25 @@ def test_reversing_entry_is_sized_when_placed_and_nets_at_the_fill() -> None:
     assert emu.position_size == 0
 
 
-def test_only_one_entry_fills_per_bar() -> None:
-    # both breakout stops are inside the bar; after the short fills on the way down the long stop is
-    # not filled on the way up (TradingView's channel-breakout export)
+def test_both_breakout_stops_can_fill_on_one_bar_along_the_path() -> None:
+    # open 100, low 97 (3 away) nearer than high 106: the short stop fills on the way down, then the
+    # long stop fills on the way up. Both were placed flat (qty 1 each), so the long only closes the
+    # short: TradingView sizes a reversal when the order is placed.
     bars = [(100, 100, 100, 100), (100, 106, 97, 105)]
-    _, res = run(bars, at({0: lambda e: (e.entry("S", "short", stop=98), e.entry("L", "long", stop=104))}))
-    (t,) = res.trades
-    assert (t.direction, t.entry_price, t.is_open) == ("short", 98, True)
+    emu, res = run(bars, at({0: lambda e: (e.entry("S", "short", stop=98), e.entry("L", "long", stop=104))}))
+    (short,) = res.trades
+    assert (short.entry_price, short.exit_price, short.exit_signal, short.exit_bar) == (98, 104, "L", 1)
+    assert emu.position_size == 0
+
+
+def test_entry_placed_in_position_at_the_pyramiding_cap_is_ignored() -> None:
+    # while long, the long breakout stop is re-placed every bar but ignored; once short, it is live
+    bars = [(100, 100, 100, 100), (100, 100, 100, 100), (100, 106, 94, 100), (100, 100, 100, 100)]
+    emu, res = run(bars, at({0: lambda e: e.entry("L", "long"),
+                             1: lambda e: (e.entry("L2", "long", stop=105), e.entry("S", "short", stop=95))}))
+    # bar 2 path: open 100 -> high 106 -> low 94; L2 was ignored (placed while long), S fills at 95
+    assert [(t.entry_id, t.exit_price) for t in res.trades] == [("L", 95), ("S", 100)]
+    assert emu.position_size == -1
 
 
 def test_strategy_order_nets_and_ignores_pyramiding() -> None:

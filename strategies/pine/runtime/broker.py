@@ -53,14 +53,13 @@ Semantics (TradingView's broker emulator):
   Orders are evaluated in path order, so an entry filled intrabar can be exited later on the same bar.
   Order prices snap to the tick grid at the first tick that triggers them (buy stop / sell limit up,
   sell stop / buy limit down).
-* At most one entry/order fill per bar: once an entry has filled on a bar, other pending entries wait
-  for the next bar (exits still fill). TradingView's channel-breakout export shows this.
 * ``entry`` reverses an opposite position. Its quantity is fixed when it is placed: quantity + the
   opposite position at that moment; at the fill it closes the opposite trades it finds (signal = the
   entry's comment or id) and opens what is left as one trade -- nothing when it was placed flat and a
   position appeared meanwhile (TradingView's slippage_limit export shows both cases).
   ``pyramiding`` caps same-direction open entries (0 behaves as 1); an entry placed while the cap is
-  reached is ignored, and one reaching the cap at its fill is dropped. ``order`` nets (FIFO) and ignores
+  reached is ignored (the channel-breakout and slippage_limit exports depend on it), and one that meets
+  the cap at its fill is cancelled. ``order`` nets (FIFO) and ignores
   pyramiding. Re-using a pending order id modifies that order.
 * ``exit`` brackets are attached per open trade of ``from_entry`` (all entries when omitted); levels from
   ``profit``/``loss`` ticks are relative to each trade's entry price (the nearer of profit/limit and of
@@ -313,7 +312,6 @@ class _Candidate:
 class StrategyEmulator:
     """TradingView Strategy Tester broker emulator (see the module docstring for the protocol)."""
 
-    PYRAMIDING_REJECT_DROPS = True
 
     def __init__(self, config: StrategyConfig, symbol: SymbolInfo) -> None:
         self.config = config
@@ -776,7 +774,6 @@ class StrategyEmulator:
             path = [self.o, self.lo, self.h, self.c]
         self._path_price = self.o
         self._skip: set[int] = set()
-        self._entry_filled_this_bar = False
         # market orders: at the open, in creation order (a trade closed here never sees the raw open,
         # only its slipped fill price)
         for o in sorted((o for o in self.orders.values() if o.is_market and o.kind != "exit"),
@@ -991,7 +988,7 @@ class StrategyEmulator:
             if id(o) in self._skip:
                 continue
             if o.kind in ("entry", "order"):
-                if o.is_market or self._entry_filled_this_bar:
+                if o.is_market:
                     continue
                 side = o.side
                 if o.stop is not None and not o.stop_triggered:
@@ -1200,8 +1197,9 @@ class StrategyEmulator:
             if pos * side > 0:
                 same = sum(1 for t in self.open if t.sign == side)
                 if same >= self.pyramiding:
-                    if market or self.PYRAMIDING_REJECT_DROPS:
-                        self._drop(o, "pyramiding limit reached")
+                    # the position grew to the cap after this order was placed: it is cancelled
+                    # (an assumption: the exports never show this case)
+                    self._drop(o, "pyramiding limit reached")
                     return False
             if self._max_position_size is not None:
                 room = self._max_position_size - (abs(pos) if pos * side > 0 else 0.0)
@@ -1230,7 +1228,6 @@ class StrategyEmulator:
             self._open_trade(o, side, opening, fill, share=opening / total)
         self._event("fill", o, total, fill)
         self._after_fill(o, total)
-        self._entry_filled_this_bar = True
         return True
 
     def _margin_rate(self, sign: int) -> float:
