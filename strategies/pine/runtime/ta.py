@@ -407,26 +407,28 @@ def supertrend(high: np.ndarray, low: np.ndarray, close: np.ndarray, factor: flo
     st = [0.0] * n
     direction = [0.0] * n
     prev_upper = prev_lower = prev_close = prev_st = prev_atr = math.nan
-    for i in range(n):
-        upper = basic_upper[i]
-        lower = basic_lower[i]
+    i = 0
+    for upper, lower, ci, atr_i in zip(basic_upper, basic_lower, c, atr_list, strict=True):
         pl = 0.0 if prev_lower != prev_lower else prev_lower
         pu = 0.0 if prev_upper != prev_upper else prev_upper
         if not (lower > pl or prev_close < pl):
             lower = pl
         if not (upper < pu or prev_close > pu):
             upper = pu
-        ci = c[i]
         if prev_atr != prev_atr:
             d = 1.0
         elif prev_st == pu:
             d = -1.0 if ci > upper else 1.0
         else:
             d = 1.0 if ci < lower else -1.0
-        value = lower if d == -1.0 else upper
-        st[i] = value
+        prev_st = lower if d == -1.0 else upper
+        st[i] = prev_st
         direction[i] = d
-        prev_upper, prev_lower, prev_close, prev_st, prev_atr = upper, lower, ci, value, atr_list[i]
+        prev_upper = upper
+        prev_lower = lower
+        prev_close = ci
+        prev_atr = atr_i
+        i += 1
     return np.array(st, dtype=np.float64), np.array(direction, dtype=np.float64)
 
 

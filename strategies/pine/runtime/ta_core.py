@@ -212,11 +212,12 @@ def _exp_smooth_compact(v: np.ndarray, length: int, alpha: float) -> np.ndarray:
     padded = np.zeros(nblocks * block)
     padded[:m] = rest
     contrib = padded.reshape(nblocks, block) @ weights.T
-    res = np.empty((nblocks, block))
-    last_pow = carry_pow[-1]
-    for b in range(nblocks):
-        row = contrib[b] + carry_pow * prev
-        res[b] = row
-        prev = contrib[b, -1] + last_pow * prev
+    # value carried into each block: a scalar recursion over blocks only
+    last_pow = float(carry_pow[-1])
+    carried = [0.0] * nblocks
+    for b, block_last in enumerate(contrib[:, -1].tolist()):
+        carried[b] = prev
+        prev = block_last + last_pow * prev
+    res = contrib + np.multiply.outer(np.array(carried), carry_pow)
     out[length:] = res.reshape(-1)[:m]
     return out
