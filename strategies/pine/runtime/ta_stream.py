@@ -5,7 +5,8 @@ that are bar data come first (`ATR(length).update(high, low, close)`), then the 
 Pine order. Results equal the vectorized functions in `ta` (tests assert it):
 
 * recursive indicators (ema, rma, rsi, atr, macd, dmi, tsi, kc, supertrend, sar, cum-based ones,
-  vwap, nvi/pvi, pivot_point_levels) run the very same scalar kernel as the vectorized loop;
+  vwap, nvi/pvi, pivot_point_levels) step the recursion bar by bar with the same formulas the
+  vectorized versions evaluate (the EMA family there block-wise, equal to ~1e-15 relative);
 * window indicators keep the last bars they need in a bounded deque and evaluate the vectorized
   function on that tail, so both APIs share one formula.
 
