@@ -325,6 +325,7 @@ class StrategyEmulator:
 
         self.orders: dict[str, _Order] = {}  # pending orders by id (exits keyed "exit:<id>:<from>")
         self.open: list[_OpenTrade] = []
+        self._pos = 0.0  # signed position size, kept in step with self.open
         self.closed: list[Trade] = []
         self.events: list[OrderEvent] = []
         self._seq = 0
@@ -380,7 +381,7 @@ class StrategyEmulator:
 
     @property
     def position_size(self) -> float:
-        return sum(t.sign * t.qty for t in self.open)
+        return self._pos
 
     @property
     def position_avg_price(self) -> float:
@@ -1327,6 +1328,7 @@ class StrategyEmulator:
         self.open.append(_OpenTrade(
             uid=self._uid, entry_id=o.id, entry_comment=o.comment, sign=side, qty=q, entry_price=fill,
             entry_bar=self.bar_index, entry_time=self.time, entry_commission=comm, hi=fill, lo=fill))
+        self._pos = sum(x.sign * x.qty for x in self.open)
 
     def _close_qty(self, targets: list[_OpenTrade], q: float, fill: float, exit_id: str,
                    comment: str | None, order_commission: bool,
@@ -1373,10 +1375,12 @@ class StrategyEmulator:
                 commission=entry_comm + exit_comm, is_open=False))
             if take >= t.qty - _EPS:
                 self.open.remove(t)
+                self._pos = sum(x.sign * x.qty for x in self.open)
                 for k in [k for k in self._trail if k[1] == t.uid]:
                     del self._trail[k]
             else:
                 t.qty -= take
+                self._pos = sum(x.sign * x.qty for x in self.open)
                 t.entry_commission -= entry_comm
                 remaining_partial.append(t)
             # TradingView's cumulative P&L counts commission as soon as it is paid, so the entry
