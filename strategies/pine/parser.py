@@ -80,6 +80,11 @@ class Parser:
             msg = "Syntax error: unexpected end of line"
         if detail:
             msg += f" ({detail})"
+        if tok.continuation:
+            msg += (
+                "; this line is indented by a non-multiple of 4 spaces, so it continues the previous line"
+                " (indent a block by exactly 4 spaces or a tab)"
+            )
         raise PineSyntaxError(msg, tok.span)
 
     def expect_ident(self) -> Token:
@@ -126,7 +131,8 @@ class Parser:
                     self.error_at(self.tok)
                 break
         except PineSyntaxError as exc:
-            self.sink.error(exc.message, exc.span, exc.code)
+            if exc.span.line not in self.sink.lexical_error_lines:
+                self.sink.error(exc.message, exc.span, exc.code)
             # skip the rest of this statement: lines belonging to deeper blocks
             while self.li < len(self.lines) and self.lines[self.li].level > level:
                 self.li += 1
