@@ -721,6 +721,8 @@ class StrategyEmulator:
                    comment_profit=comment_profit, comment_loss=comment_loss,
                    comment_trailing=comment_trailing, qty_left=abs_qty)
         if prev is not None:
+            if _same_order(prev, o):
+                return
             o.seq = prev.seq  # a modification keeps its place in the queue
             o.was_active = prev.was_active
             if prev.qty == o.qty:
@@ -886,13 +888,10 @@ class StrategyEmulator:
             if pos * side < 0:
                 o.reverse_qty = abs(pos)
         prev = self.orders.get(id)
+        if prev is not None and _same_order(prev, o):
+            return  # re-placing an unchanged order (typical every-bar calls) is not a modification
         self.orders[id] = o
         self._event("modify" if prev is not None else "new", o, q, limit if limit is not None else stop)
-        if self.config.process_orders_on_close and o.is_market and self._in_script_phase():
-            pass  # filled in after_script
-
-    def _in_script_phase(self) -> bool:
-        return True
 
     def _submit_close(self, o: _Order, immediately: bool) -> None:
         if immediately:
@@ -1500,6 +1499,15 @@ class StrategyEmulator:
             limit = value if kind == "cash" else peak * value / 100.0
             if dd >= limit > 0:
                 self._halt("Close Position (Max drawdown)", forever=True)
+
+
+_ORDER_FIELDS = ("kind", "side", "qty", "limit", "stop", "oca_name", "oca_type", "comment", "alert_message",
+                 "from_entry", "qty_percent", "profit", "loss", "trail_price", "trail_points",
+                 "trail_offset", "comment_profit", "comment_loss", "comment_trailing", "reverse_qty")
+
+
+def _same_order(a: _Order, b: _Order) -> bool:
+    return all(getattr(a, f) == getattr(b, f) for f in _ORDER_FIELDS)
 
 
 def _clean(v: Any) -> float | None:
