@@ -80,6 +80,8 @@ class Checker:
         self.source_lines: list[str] = []
         self.cond_depth = 0  # > 0 inside if/switch/loop bodies and ternary branches
         self.statement_nodes: set[int] = set()
+        self.result_cache: dict[tuple, PineType | None] = {}
+        self.infer_depth = 0
         self.slot_deps: dict[int, frozenset[int]] = {}  # local slot -> params its value derives from
         self.param_reqs: dict[int, tuple[str, str, str]] = {}
         self.strategy_only_use: tuple[str, Span] | None = None
@@ -530,6 +532,7 @@ class Checker:
                     node.target.span,
                     "assign",
                 )
+                return ir.ExprStmt(node.span, value)
             target: ir.Expr = ir.VarRef(node.target.span, name, sym.slot, sym.scope, ty=sym.ty)
             if sym.scope == "local" and sym.mode != "param":
                 self.slot_deps.pop(sym.slot, None)
@@ -1156,6 +1159,10 @@ class Checker:
                     "qualifier",
                 )
         result = chosen.result
+        if any(p.declared_type is None for p in fdef.params):
+            typed = self.infer_call_result(chosen, bound)
+            if typed is not None:
+                return ir.UserCall(node.span, name, fdef.key, bound, self.site(), receiver is not None, ty=typed)
         if result is not None:
             arg_q = qmax(*(a.ty.qualifier if a is not None and a.ty is not None else "series" for a in bound))
             if result.base == "tuple":
@@ -1163,6 +1170,44 @@ class Checker:
             else:
                 result = result.with_qualifier(qmax(result.qualifier, arg_q))
         return ir.UserCall(node.span, name, fdef.key, bound, self.site(), receiver is not None, ty=result)
+
+    MAX_INFER_DEPTH = 12
+
+    def infer_call_result(self, uf: UserFunc, bound: list[ir.Expr | None]) -> PineType | None:
+        """Type of a call's value: Pine functions are polymorphic in untyped parameters, so the body is
+        re-typed with the argument types of this call (diagnostics and IR of that pass are discarded)."""
+        fdef = uf.fdef
+        arg_types: list[PineType | None] = []
+        for p, a in zip(fdef.params, bound, strict=True):
+            if a is not None:
+                arg_types.append(a.ty)
+            elif p.default is not None:
+                arg_types.append(p.default.ty)
+            else:
+                arg_types.append(None)
+        if any(t is None for t in arg_types) or self.infer_depth >= self.MAX_INFER_DEPTH:
+            return None
+        cache_key = (fdef.key, tuple(arg_types))
+        if cache_key in self.result_cache:
+            return self.result_cache[cache_key]
+        sub = Checker(DiagnosticSink(), self.version)
+        sub.functions, sub.methods, sub.types = self.functions, self.methods, self.types
+        sub.field_types, sub.enums, sub.imports = self.field_types, self.enums, self.imports
+        sub.result_cache, sub.infer_depth = self.result_cache, self.infer_depth + 1
+        sub.decl_ir = self.decl_ir
+        sub.frame = Frame("local")
+        sub.scopes = [self.scopes[0], {}]
+        sub.in_function = fdef.name
+        for p, pty, pnode in zip(fdef.params, arg_types, uf.node.params, strict=True):
+            declared = from_typeref(pnode.declared_type) if pnode.declared_type is not None else None
+            ty = declared.with_qualifier(pty.qualifier) if declared is not None and pty is not None else pty
+            sub.scopes[-1][p.name] = Symbol(p.name, sub.frame.new_slot(p.name), "local", ty, "param")
+        try:
+            _, result = sub.block_value(uf.node.body, new_scope=False)
+        except RecursionError:
+            result = None
+        self.result_cache[cache_key] = result
+        return result
 
     def param_deps(self, e: ir.Expr) -> frozenset[int] | None:
         """Parameters of the current function that ``e`` is computed from (None if it also depends on
