@@ -207,3 +207,10 @@ def test_series_length_longer_than_history_is_rejected() -> None:
 def test_stream_without_length_is_rejected() -> None:
     with pytest.raises(ValueError, match="length is required"):
         ta.Highest().update(1.0)
+
+
+def test_vwap_stream_without_anchor_starts_on_the_first_bar_like_the_vector():
+    bars = DATASETS["GOOG"]
+    stream = ta.VWAP()
+    got = [stream.update(v, x) for v, x in zip(bars["volume"].tolist(), bars["close"].tolist(), strict=True)]
+    np.testing.assert_allclose(got, ta.vwap(bars["volume"], bars["close"]), rtol=1e-12)

@@ -1014,7 +1014,13 @@ class III:
 
 class VWAP:
     """Anchored VWAP; `update(volume, src, anchor)` returns a float, or a `(vwap, upper, lower)`
-    tuple when built with `stdev_mult`."""
+    tuple when built with `stdev_mult`.
+
+    `anchor` true starts a new period on this bar; before the first anchor the result is na.
+    `anchor=None` (no anchor series at all) makes the first bar start the only period, like the
+    vectorized `vwap(..., anchor=None)`. For Pine's default session anchor pass the session-start
+    flags (true on the first bar too).
+    """
 
     def __init__(self, stdev_mult: float | None = None) -> None:
         self.stdev_mult = stdev_mult
@@ -1023,7 +1029,9 @@ class VWAP:
         self.sum_vx = 0.0
         self.sum_vx2 = 0.0
 
-    def update(self, volume: float, x: float, anchor: bool):
+    def update(self, volume: float, x: float, anchor: bool | None = None):
+        if anchor is None:
+            anchor = not self.started
         if anchor:
             self.started = True
             self.sum_v = self.sum_vx = self.sum_vx2 = 0.0
