@@ -1162,6 +1162,8 @@ class Checker:
         if any(p.declared_type is None for p in fdef.params):
             typed = self.infer_call_result(chosen, bound)
             if typed is not None:
+                if typed.base != "tuple":
+                    typed = typed.with_qualifier(qmax(typed.qualifier, "simple"))
                 return ir.UserCall(node.span, name, fdef.key, bound, self.site(), receiver is not None, ty=typed)
         if result is not None:
             arg_q = qmax(*(a.ty.qualifier if a is not None and a.ty is not None else "series" for a in bound))

@@ -271,3 +271,10 @@ def test_compile_result_survives_pickling():
     again = pickle.loads(pickle.dumps(res))
     assert again.ok and again.declaration.kind == "indicator" and again.declaration.overlay is False
     assert len(again.program.body) == len(res.program.body)
+
+
+def test_user_function_results_are_typed_per_call():
+    body = _body(HEAD + "f(x) => x * 2\ng(a, b) => [a, b > 0]\nu = f(close)\nv = f(2)\n[p, q] = g(1.5, close)\n")
+    assert str(body[0].value.ty) == "series float"
+    assert str(body[1].value.ty) == "simple int"
+    assert [str(t.ty) for t in body[2].targets] == ["const float", "series bool"]
