@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,6 +14,7 @@ from .diagnostics import Diagnostic, DiagnosticSink
 logger = logging.getLogger(__name__)
 
 MAX_SOURCE_CHARS = 1_000_000
+RECURSION_LIMIT = 6000
 
 
 @dataclass(slots=True)
@@ -146,9 +148,16 @@ def compile_source(source: str, filename: str = "<input>") -> CompileResult:
     # collections mid-compile (halves the time of a 200-line script).
     gc_was_enabled = gc.isenabled()
     gc.disable()
+    # the parser bounds nesting (100 levels) and operator chains (500); the recursive checker needs a
+    # little more headroom than CPython's default limit of 1000 frames for such inputs
+    old_limit = sys.getrecursionlimit()
+    if old_limit < RECURSION_LIMIT:
+        sys.setrecursionlimit(RECURSION_LIMIT)
     try:
         return _compile(source, filename)
     finally:
+        if old_limit < RECURSION_LIMIT:
+            sys.setrecursionlimit(old_limit)
         if gc_was_enabled:
             gc.enable()
 

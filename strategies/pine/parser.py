@@ -15,6 +15,7 @@ from .lexer import LogicalLine, Token, split_logical_lines
 
 MAX_DEPTH = 100
 MAX_BLOCK_DEPTH = 40
+MAX_CHAIN = 500  # operators in one left-associative chain / postfix operations on one operand
 BINARY_PREC = {
     "or": 2,
     "and": 3,
@@ -325,6 +326,13 @@ class Parser:
         return A.TupleDeclStmt(_join(start.span, value.span), names, value)
 
     def parse_type(self) -> TypeRef:
+        self._enter()
+        try:
+            return self._parse_type()
+        finally:
+            self.depth -= 1
+
+    def _parse_type(self) -> TypeRef:
         t = self.tok
         qualifier = None
         if t.kind == "ID" and t.value in QUALIFIER_WORDS and self.peek().kind == "ID":
@@ -622,6 +630,7 @@ class Parser:
 
     def parse_binary(self, min_prec: int) -> A.Node:
         left = self.parse_unary()
+        count = 0
         while True:
             t = self.tok
             if t.kind not in ("OP", "KW"):
@@ -630,6 +639,9 @@ class Parser:
             if prec is None or prec < min_prec:
                 break
             self.pos += 1
+            count += 1
+            if count > MAX_CHAIN:
+                raise PineSyntaxError(f"Expression is too long (more than {MAX_CHAIN} operators)", t.span, "limit")
             right = self.parse_binary(prec + 1)
             left = A.BinOp(_join(left.span, right.span), t.value, left, right)
         return left
@@ -648,10 +660,18 @@ class Parser:
 
     def parse_postfix(self) -> A.Node:
         node = self.parse_primary()
+        count = 0
         while True:
             t = self.tok
             if t.kind != "OP":
                 break
+            count += 1
+            if count > MAX_CHAIN:
+                raise PineSyntaxError(
+                    f"Expression is too long (more than {MAX_CHAIN} member accesses, calls or history references)",
+                    t.span,
+                    "limit",
+                )
             if t.value == "[":
                 self.pos += 1
                 self._enter()

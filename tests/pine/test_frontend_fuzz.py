@@ -154,3 +154,17 @@ def test_corpus_scripts_with_shuffled_lines_never_raise(text, data):
     lines = text.split("\n")
     perm = data.draw(st.permutations(lines))
     _check("\n".join(perm))
+
+
+def test_long_operator_and_member_chains_are_bounded():
+    bodies = ["1+" * 3000 + "1", "a<" * 3000 + "a", "a." * 4000 + "b", "f()" + ".g()" * 800, "close" + "[1]" * 900]
+    for body in bodies:
+        start = time.perf_counter()
+        result = compile_source('//@version=6\nindicator("c")\nx = ' + body + "\nplot(close)\n")
+        assert time.perf_counter() - start < 1.0
+        assert any(d.code == "limit" for d in result.diagnostics), body[:20]
+
+
+def test_chains_below_the_limits_compile():
+    result = compile_source('//@version=6\nindicator("c")\nx = ' + "1 + " * 450 + "1\nplot(x)\n")
+    assert result.ok
