@@ -295,7 +295,9 @@ def test_change_mom_roc(source):
 
 def test_change_of_bool_flags_a_flip():
     flags = np.array([True, True, False, False, True])
-    assert ta.change(flags).tolist() == [False, False, True, False, True]
+    # bool history before the first bar reads as false in Pine v6
+    assert ta.change(flags).tolist() == [True, False, True, False, True]
+    assert ta.change(flags, 2).tolist() == [True, True, True, True, True]
 
 
 # --------------------------------------------------------------------- volatility

@@ -163,12 +163,11 @@ def change(src: np.ndarray, length: int = 1) -> np.ndarray:
     arr = np.asarray(src)
     n = check_length(length, minimum=0)
     if arr.dtype == np.bool_:
+        # Pine v6 bools are never na: history before the first bar reads as false.
         prev = np.zeros(arr.shape[0], dtype=np.bool_)
         if n < arr.shape[0]:
             prev[n:] = arr[: arr.shape[0] - n]
-        out = arr != prev
-        out[: min(n, arr.shape[0])] = False
-        return out
+        return arr != prev
     x = as_float_array(arr)
     return x - shift(x, n)
 

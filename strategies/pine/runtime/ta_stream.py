@@ -345,8 +345,9 @@ class Change:
     def update(self, x):
         self.buf.append(x)
         if isinstance(x, bool | np.bool_):
+            # Pine v6 bools are never na: history before the first bar reads as false.
             if len(self.buf) <= self.length:
-                return False
+                return bool(x)
             return bool(x != self.buf[0])
         if len(self.buf) <= self.length:
             return NA
