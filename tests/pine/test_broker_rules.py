@@ -531,3 +531,35 @@ def test_max_drawdown_rule_stops_the_strategy_for_good() -> None:
     # bar 2: equity 10,000 - 200 = 9,800 (2% below the peak) -> position closed, no re-entry
     assert [(t.exit_bar, t.exit_price) for t in res.trades] == [(2, 90)]
     assert emu.position_size == 0
+
+
+def test_fifo_close_of_a_later_entry_closes_the_oldest_trade() -> None:
+    cfg = StrategyConfig(initial_capital=10_000.0, pyramiding=2)  # close_entries_rule FIFO (default)
+    bars = [(100, 100, 100, 100), (101, 101, 101, 101), (102, 102, 102, 102), (103, 103, 103, 103),
+            (104, 104, 104, 104)]
+    emu, res = run(bars, at({0: lambda e: e.entry("A", "long"), 1: lambda e: e.entry("B", "long"),
+                             2: lambda e: e.close("B")}), cfg)
+    closed = [t for t in res.trades if not t.is_open]
+    assert [(t.entry_id, t.entry_price, t.exit_price) for t in closed] == [("A", 101, 103)]
+    assert emu.opentrades_entry_id(0) == "B"
+
+
+def test_any_rule_closes_the_named_entry() -> None:
+    cfg = StrategyConfig(initial_capital=10_000.0, pyramiding=2, close_entries_rule="ANY")
+    bars = [(100, 100, 100, 100), (101, 101, 101, 101), (102, 102, 102, 102), (103, 103, 103, 103),
+            (104, 104, 104, 104)]
+    emu, res = run(bars, at({0: lambda e: e.entry("A", "long"), 1: lambda e: e.entry("B", "long"),
+                             2: lambda e: e.close("B")}), cfg)
+    closed = [t for t in res.trades if not t.is_open]
+    assert [(t.entry_id, t.entry_price, t.exit_price) for t in closed] == [("B", 102, 103)]
+    assert emu.opentrades_entry_id(0) == "A"
+
+
+def test_fifo_exit_from_a_later_entry_closes_the_oldest_trade() -> None:
+    cfg = StrategyConfig(initial_capital=10_000.0, pyramiding=2)
+    bars = [(100, 100, 100, 100), (101, 101, 101, 101), (102, 102, 102, 102), (102, 102, 99, 100)]
+    emu, res = run(bars, at({0: lambda e: e.entry("A", "long"),
+                             1: lambda e: (e.entry("B", "long"), e.exit("SL-B", "B", stop=100.5))}), cfg)
+    closed = [t for t in res.trades if not t.is_open]
+    assert [(t.entry_id, t.exit_price, t.exit_signal) for t in closed] == [("A", 100.5, "SL-B")]
+    assert emu.position_size == 1

@@ -66,6 +66,8 @@ Semantics (TradingView's broker emulator):
   loss/stop wins); limit and stop legs of one exit are one order (a fill of one leg consumes the other);
   a partial exit (qty/qty_percent) splits the trade and does not re-apply to the remainder; exits
   placed before their entry wait for it; exits whose trades are all closed are removed.
+* ``close_entries_rule="FIFO"`` (default): an exit or ``close`` sized for one entry closes the oldest
+  open trades of the position first; ``"ANY"`` closes the trades of the entry it names.
 * OCA: ``cancel`` removes the other orders of the group when one fills, ``reduce`` lowers their
   quantity by the filled quantity.
 * Commission is charged on every fill and included in the trade's profit: ``percent`` of the traded value,
@@ -1138,7 +1140,7 @@ class StrategyEmulator:
                 comment = o.comment or "Close position order"
             else:
                 comment = o.comment or f"Close entry(s) order {o.id}"
-            self._close_qty(targets, q, fill, o.id, comment, order_commission=True)
+            self._close_qty(self._closing_pool(targets), q, fill, o.id, comment, order_commission=True)
             self._event("fill", o, q, fill, side=side, comment=comment)
             self._after_fill(o, q)
             return True
@@ -1163,9 +1165,9 @@ class StrategyEmulator:
             else:
                 comment = o.comment_loss or o.comment
             self._trail.pop((key, trade.uid), None)
-            remaining = self._close_qty([trade], q, fill, o.id, comment, order_commission=True)
-            for t in remaining:
-                t.exits_done.add(key)
+            self._close_qty(self._closing_pool([trade]), q, fill, o.id, comment, order_commission=True)
+            # this entry's exit order has filled (under FIFO it may have closed an older trade)
+            trade.exits_done.add(key)
             if o.qty_left is not None:
                 o.qty_left -= q
             self._event("fill", o, q, fill, side=side, comment=comment)
@@ -1229,6 +1231,17 @@ class StrategyEmulator:
         self._event("fill", o, total, fill)
         self._after_fill(o, total)
         return True
+
+    def _closing_pool(self, targets: list[_OpenTrade]) -> list[_OpenTrade]:
+        """Trades an exit of ``targets`` actually closes, in order.
+
+        ``close_entries_rule="FIFO"`` (TradingView's default): the oldest open trades of the position
+        are closed first whatever entry the exit refers to; ``"ANY"``: the targeted trades.
+        """
+        if str(self.config.close_entries_rule).upper() != "FIFO" or not targets:
+            return targets
+        sign = targets[0].sign
+        return [t for t in self.open if t.sign == sign]
 
     def _margin_rate(self, sign: int) -> float:
         m = self.config.margin_long if sign > 0 else self.config.margin_short
@@ -1334,9 +1347,6 @@ class StrategyEmulator:
                    shared_order: float | None = None) -> list[_OpenTrade]:
         """Close ``q`` contracts out of ``targets`` (FIFO); returns the trades left partially open."""
         remaining_partial: list[_OpenTrade] = []
-        if self.config.close_entries_rule.upper() == "FIFO" and len(targets) < len(self.open):
-            # FIFO: an exit for a later entry closes the oldest trades of the position first
-            pass
         order_total = shared_order if shared_order is not None else q
         cash_per_order = _norm_comm(self.config.commission_type) == "cash_per_order"
         left = q
