@@ -173,6 +173,8 @@ def _compile(source: str, filename: str) -> CompileResult:
         if len(source) > MAX_SOURCE_CHARS:
             sink.error(f"Script is too large ({len(source)} characters; max {MAX_SOURCE_CHARS})", ir.Span(1, 1, 1, 1), "limit")
             return CompileResult(None, sink.items, filename=filename)
+        if source.startswith("\ufeff"):
+            source = source[1:]  # UTF-8 byte order mark written by some editors
         if "\0" in source:
             line = source[: source.index("\0")].count("\n") + 1
             sink.error("Script contains a NUL character", ir.Span(line, 1, line, 1), "syntax")

@@ -55,7 +55,7 @@ class LogicalLine:
 
 _TOKEN_RE = re.compile(
     r"""
-    (?P<ws>[ \t\r\f\v]+)
+    (?P<ws>[ \t\r\f\v\u00a0\u2000-\u200b\u3000\ufeff]+)
   | (?P<comment>//.*)
   | (?P<num>(?:\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?))
   | (?P<str>"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')

@@ -168,3 +168,10 @@ def test_long_operator_and_member_chains_are_bounded():
 def test_chains_below_the_limits_compile():
     result = compile_source('//@version=6\nindicator("c")\nx = ' + "1 + " * 450 + "1\nplot(x)\n")
     assert result.ok
+
+
+def test_byte_order_mark_and_non_breaking_spaces_are_whitespace():
+    src = "\ufeff//@version=6\nindicator(\"bom\")\nx =\u00a0close\u00a0+ 1\nplot(x)\n"
+    result = compile_source(src)
+    assert result.ok, [d.format() for d in result.diagnostics]
+    assert result.declaration.version == 6
