@@ -1301,9 +1301,7 @@ class Checker:
                 ok, title = const_value(t_arg) if t_arg is not None else (False, None)
                 if not ok:
                     title = None
-            self.plots.append(PlotSpec(len(self.plots), title, name, node.span.line))
-            if self.in_function is not None and name in ("plot", "plotshape", "plotchar", "hline"):
-                pass
+            self.plots.append(PlotSpec(len(self.plots), title if isinstance(title, str) else None, name, node.span.line))
         if name == "request.security":
             lookahead = kwargs.get("lookahead")
             expr_arg = bound[2] if len(bound) > 2 else None

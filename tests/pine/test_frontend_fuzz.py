@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import time
 from pathlib import Path
 
@@ -175,3 +176,12 @@ def test_byte_order_mark_and_non_breaking_spaces_are_whitespace():
     result = compile_source(src)
     assert result.ok, [d.format() for d in result.diagnostics]
     assert result.declaration.version == 6
+
+
+def test_front_end_sources_never_execute_or_generate_python():
+    package = Path(__file__).parents[2] / "strategies" / "pine"
+    # builtins exec/eval/compile (not re.compile), dynamic imports, attribute writes by name
+    forbidden = re.compile(r"(?<![\w.])(exec|eval|compile|__import__|setattr)\(|importlib")
+    for path in package.glob("*.py"):
+        match = forbidden.search(path.read_text())
+        assert match is None, f"{path.name} uses {match.group()}"
