@@ -6,6 +6,7 @@ unknown types (``None``) never produce errors.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,6 +81,7 @@ class Checker:
         self.source_lines: list[str] = []
         self.cond_depth = 0  # > 0 inside if/switch/loop bodies and ternary branches
         self.statement_nodes: set[int] = set()
+        self.suggestions_made = 0
         self.result_cache: dict[tuple, PineType | None] = {}
         self.infer_depth = 0
         self.slot_deps: dict[int, frozenset[int]] = {}  # local slot -> params its value derives from
@@ -128,6 +130,32 @@ class Checker:
         sym = Symbol(name, self.frame.new_slot(name), self.frame.scope, ty, mode, declared)
         scope[name] = sym
         return sym
+
+    MAX_SUGGESTIONS = 20
+
+    def suggest(self, name: str, kind: str) -> str:
+        """' Did you mean ...?' for a misspelt or pre-v5 name (only for the first few errors: difflib is slow)."""
+        self.suggestions_made += 1
+        if self.suggestions_made > self.MAX_SUGGESTIONS or len(name) > 60:
+            return ""
+        if name in V4_RENAMES:
+            return f". Did you mean '{V4_RENAMES[name]}'? ({V4_RENAMES_NOTE})"
+        if "." not in name:
+            for ns in ("ta", "math", "str", "array"):
+                q = f"{ns}.{name}"
+                if q in B.FUNCTIONS or q in B.VARIABLES:
+                    return f". Did you mean '{q}'? (built-ins moved into namespaces in Pine v5)"
+        prefix = name.rsplit(".", 1)[0] + "." if "." in name else ""
+        if kind == "function":
+            pool = [n for n in B.FUNCTIONS if n.startswith(prefix) and n.count(".") == name.count(".")]
+            pool += [n for n in self.functions if not prefix]
+        else:
+            pool = [n for n in (*B.VARIABLES, *B.CONSTANTS) if n.startswith(prefix) and n.count(".") == name.count(".")]
+            if not prefix:
+                pool += [n for scope in self.scopes for n in scope]
+                pool += [n for n in B.NAMESPACES if "." not in n]
+        match = difflib.get_close_matches(name, pool, n=1, cutoff=0.75)
+        return f". Did you mean '{match[0]}'?" if match else ""
 
     def push(self) -> None:
         self.scopes.append({})
@@ -524,7 +552,7 @@ class Checker:
                 if name in B.VARIABLES or name == "na":
                     self.err(f"Cannot modify built-in variable '{name}'", node.target.span, "assign")
                 else:
-                    self.err(f"Undeclared identifier '{name}'", node.target.span, "undeclared")
+                    self.err(f"Undeclared identifier '{name}'{self.suggest(name, 'value')}", node.target.span, "undeclared")
                 return ir.ExprStmt(node.span, value)
             if self.in_function is not None and sym.scope == "global":
                 self.err(
@@ -614,7 +642,7 @@ class Checker:
         elif name in B.NAMESPACES:
             self.err(f"Namespace '{name}' cannot be used as a value", node.span, "undeclared")
         else:
-            self.err(f"Undeclared identifier '{name}'", node.span, "undeclared")
+            self.err(f"Undeclared identifier '{name}'{self.suggest(name, 'value')}", node.span, "undeclared")
         return ir.Const(node.span, None, ty=None)
 
     def _qualified(self, node: A.Node) -> str | None:
@@ -657,10 +685,10 @@ class Checker:
                 return ir.Const(node.span, None, ty=None)
             ns = q.rsplit(".", 1)[0]
             if ns in B.NAMESPACES or root in B.NAMESPACES:
-                self.err(f"Undeclared identifier '{q}'", node.span, "undeclared")
+                self.err(f"Undeclared identifier '{q}'{self.suggest(q, 'value')}", node.span, "undeclared")
                 return ir.Const(node.span, None, ty=None)
             if root in self.types:
-                self.err(f"Undeclared identifier '{q}'", node.span, "undeclared")
+                self.err(f"Undeclared identifier '{q}'{self.suggest(q, 'value')}", node.span, "undeclared")
                 return ir.Const(node.span, None, ty=None)
         obj = self.expr(node.obj)
         return self.field_access(obj, node.name, node)
@@ -956,7 +984,7 @@ class Checker:
                 self._eval_args(node)
                 return ir.Const(node.span, None, ty=None)
             self._eval_args(node)
-            self.err(f"Could not find function or function reference '{name}'", func.span, "undeclared")
+            self.err(f"Could not find function or function reference '{name}'{self.suggest(name, 'function')}", func.span, "undeclared")
             return ir.Const(node.span, None, ty=None)
         if isinstance(func, A.Attr):
             q = self._qualified(func)
@@ -982,15 +1010,15 @@ class Checker:
                     return self.method_call(node, receiver, func.name)
                 if root in B.NAMESPACES or root in B.VARIABLES or root in B.FUNCTIONS or root in self.enums:
                     self._eval_args(node)
-                    self.err(f"Could not find function or function reference '{q}'", func.span, "undeclared")
+                    self.err(f"Could not find function or function reference '{q}'{self.suggest(q, 'function')}", func.span, "undeclared")
                     return ir.Const(node.span, None, ty=None)
                 if root in self.functions:
                     self._eval_args(node)
-                    self.err(f"Could not find function or function reference '{q}'", func.span, "undeclared")
+                    self.err(f"Could not find function or function reference '{q}'{self.suggest(q, 'function')}", func.span, "undeclared")
                     return ir.Const(node.span, None, ty=None)
                 if self.lookup(root) is None:
                     self._eval_args(node)
-                    self.err(f"Undeclared identifier '{root}'", _name_span(func), "undeclared")
+                    self.err(f"Undeclared identifier '{root}'{self.suggest(root, 'value')}", _name_span(func), "undeclared")
                     return ir.Const(node.span, None, ty=None)
             receiver = self.expr(func.obj)
             return self.method_call(node, receiver, func.name)
@@ -1580,6 +1608,19 @@ class Checker:
 
 
 B_PRIMS = frozenset({"int", "float", "bool", "string", "color"})
+V4_RENAMES = {
+    "study": "indicator",
+    "security": "request.security",
+    "iff": "the ?: operator",
+    "tostring": "str.tostring",
+    "tonumber": "str.tonumber",
+    "valuewhen": "ta.valuewhen",
+    "barssince": "ta.barssince",
+    "pivothigh": "ta.pivothigh",
+    "pivotlow": "ta.pivotlow",
+}
+V4_RENAMES_NOTE = "Pine v5 renamed or removed this v4 built-in"
+
 
 
 def _str_or_none(v: Any) -> str | None:

@@ -120,3 +120,20 @@ def test_invalid_snippet_reports_the_expected_error(name):
     src, fragment = INVALID[name]
     messages = [d.message for d in compile_source(src).diagnostics if d.severity == "error"]
     assert any(fragment in m for m in messages), messages
+
+
+SUGGESTIONS = {
+    "a = ta.smaa(close, 10)": "Did you mean 'ta.sma'?",
+    "length = 10\na = ta.sma(close, lenght)": "Did you mean 'length'?",
+    "a = sma(close, 10)": "Did you mean 'ta.sma'? (built-ins moved into namespaces in Pine v5)",
+    "a = security(syminfo.tickerid, 'D', close)": "Did you mean 'request.security'?",
+    "a = colour.red": "Did you mean 'color'?",
+    "a = strategy.positon_size": "Did you mean 'strategy.position_size'?",
+}
+
+
+@pytest.mark.parametrize("line", sorted(SUGGESTIONS))
+def test_misspelt_and_pre_v5_names_get_a_suggestion(line):
+    result = compile_source(H + line + "\n")
+    messages = [d.message for d in result.diagnostics if d.severity == "error"]
+    assert any(SUGGESTIONS[line] in m for m in messages), messages
