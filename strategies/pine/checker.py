@@ -255,9 +255,14 @@ class Checker:
         prefix = "method:" if node.is_method else ""
         key = f"{prefix}{node.name}" if not existing else f"{prefix}{node.name}#{len(existing)}"
         if not node.is_method:
+            sig = [_typeref_key(p.declared_type) for p in node.params]
             for uf in existing:
-                if len(uf.fdef.params) == len(node.params):
-                    self.warn(f"Function '{node.name}' is overloaded with the same number of parameters", node.span)
+                if [_typeref_key(p.declared_type) for p in uf.fdef.params] == sig:
+                    self.err(
+                        f"Function '{node.name}' is already defined with the same parameter types",
+                        node.span,
+                        "redeclared",
+                    )
         frame = Frame("local")
         saved = (self.frame, self.scopes, self.in_function, self.loop_depth, self.cond_depth, self.slot_deps, self.param_reqs)
         self.frame, self.scopes, self.in_function, self.loop_depth, self.cond_depth = (
@@ -1135,11 +1140,23 @@ class Checker:
             args = [receiver, *args]
         nargs = len(args)
         chosen = None
+        best_score = None
         for uf in cands:
             pnames = [p.name for p in uf.fdef.params]
             if nargs <= len(pnames) and all(k in pnames[nargs:] for k in kwargs):
-                chosen = uf
-                break
+                # overloads: prefer the one whose declared parameter types fit the arguments
+                score = 0
+                given = list(zip(uf.fdef.params, args, strict=False))
+                given += [(p, kwargs[p.name]) for p in uf.fdef.params if p.name in kwargs]
+                for p, a in given:
+                    if p.declared_type is not None and a.ty is not None and not assignable(from_typeref(p.declared_type), a.ty):
+                        score += 1
+                required = sum(1 for p in uf.fdef.params[nargs:] if p.default is None and p.name not in kwargs)
+                score += 10 * required
+                if best_score is None or score < best_score:
+                    chosen, best_score = uf, score
+                if score == 0:
+                    break
         if chosen is None:
             uf = cands[0]
             pnames = [p.name for p in uf.fdef.params]
@@ -1625,6 +1642,12 @@ V4_RENAMES_NOTE = "Pine v5 renamed or removed this v4 built-in"
 
 def _str_or_none(v: Any) -> str | None:
     return v if isinstance(v, str) else None
+
+
+def _typeref_key(ref: ir.TypeRef | None) -> str | None:
+    if ref is None:
+        return None
+    return ref.name + ("<" + ",".join(str(_typeref_key(a)) for a in ref.args) + ">" if ref.args else "")
 
 
 def _is_number(v: Any) -> bool:

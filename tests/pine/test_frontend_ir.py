@@ -278,3 +278,10 @@ def test_user_function_results_are_typed_per_call():
     assert str(body[0].value.ty) == "series float"
     assert str(body[1].value.ty) == "simple int"
     assert [str(t.ty) for t in body[2].targets] == ["const float", "series bool"]
+
+
+def test_user_function_overloads_are_chosen_by_argument_types():
+    src = HEAD + 'f(float x) => x * 2\nf(string s) => s + "!"\na = f("hi")\nb = f(1.5)\n'
+    prog = _ok(src).program
+    assert prog.body[0].value.key == "f#1" and str(prog.body[0].value.ty).endswith("string")
+    assert prog.body[1].value.key == "f"

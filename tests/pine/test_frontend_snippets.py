@@ -111,6 +111,7 @@ INVALID = {
         H + "f(len) => ta.rsi(close, len)\ng(n) =>\n    m = n * 2\n    f(m)\nplot(g(bar_index))\n",
         "it is passed to 'ta.rsi' as 'length'",
     ),
+    "function_redefined": (H + "f(x) => x\nf(y) => y\nplot(close)\n", "already defined with the same parameter types"),
     "input_default_not_in_options": (H + 'x = input.string("C", options=["A", "B"])\nplot(close)\n', "not one of the options"),
 }
 
