@@ -512,8 +512,10 @@ class Checker:
                         "qualifier",
                     )
             ty = declared_ty.with_qualifier(q)
-        if node.mode in ("var", "varip") and ty is not None:
-            ty = ty.with_qualifier("series")
+        if node.mode in ("var", "varip") and ty is not None and ty.base != "tuple":
+            # never const; whether TradingView treats an unmodified var as series is not certain, so
+            # stay permissive ('simple') until a reassignment with a series value
+            ty = ty.with_qualifier(qmax(ty.qualifier, "simple"))
         sym = self.declare(node.name, node.name_span, ty, node.mode, declared_ty is not None)
         if self.in_function is not None and node.mode == "plain":
             deps = self.param_deps(value)
