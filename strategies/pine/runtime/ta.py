@@ -37,6 +37,7 @@ from .ta_core import (
     compact_apply,
     exp_smooth,
     ffill_index,
+    matvec,
     rolling_apply,
     rolling_sum,
     shift,
@@ -88,7 +89,7 @@ def rma(src: np.ndarray, length: int) -> np.ndarray:
 def _wma_plain(x: np.ndarray, n: int) -> np.ndarray:
     weights = np.arange(1, n + 1, dtype=np.float64)
     norm = n * (n + 1) / 2.0
-    return rolling_apply(x, n, lambda w: w @ weights / norm)
+    return rolling_apply(x, n, lambda w: matvec(w, weights) / norm)
 
 
 def wma(src: np.ndarray, length: int) -> np.ndarray:
@@ -115,7 +116,7 @@ SWMA_WEIGHTS = np.array([1.0, 2.0, 2.0, 1.0]) / 6.0
 
 def swma(src: np.ndarray) -> np.ndarray:
     x = as_float_array(src)
-    return rolling_apply(x, 4, lambda w: w @ SWMA_WEIGHTS)
+    return rolling_apply(x, 4, lambda w: matvec(w, SWMA_WEIGHTS))
 
 
 def alma_weights(length: int, offset: float, sigma: float, floor: bool = False) -> np.ndarray:
@@ -133,7 +134,7 @@ def alma(src: np.ndarray, length: int, offset: float, sigma: float, floor: bool 
     n = check_length(length)
     w = alma_weights(n, offset, sigma, floor)
     norm = w.sum()
-    return compact_apply(x, lambda c: rolling_apply(c, n, lambda win: win @ w / norm))
+    return compact_apply(x, lambda c: rolling_apply(c, n, lambda win: matvec(win, w) / norm))
 
 
 def linreg(src: np.ndarray, length: int, offset: int) -> np.ndarray:
@@ -149,7 +150,7 @@ def linreg_window(w: np.ndarray, offset: int) -> np.ndarray:
     sx = xs.sum()
     sxx = (xs * xs).sum()
     sy = w.sum(axis=-1)
-    sxy = w @ xs
+    sxy = matvec(w, xs)
     den = n * sxx - sx * sx
     slope = (n * sxy - sx * sy) / den if den != 0 else np.zeros_like(sy)
     intercept = (sy - slope * sx) / n
@@ -183,16 +184,28 @@ def roc(src: np.ndarray, length: int) -> np.ndarray:
 
 
 def rsi_from_rma(up: np.ndarray, down: np.ndarray) -> np.ndarray:
+    """100 - 100/(1 + up/down), with TradingView's cases: down == 0 -> 100, up == 0 -> 0."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        res = 100.0 - 100.0 / (1.0 + up / down)
-    res = np.where(up == 0, 0.0, res)
-    res = np.where(down == 0, 100.0, res)
-    return np.where(np.isnan(up) | np.isnan(down), np.nan, res)
+        res = up / down
+        res += 1.0
+        np.divide(100.0, res, out=res)
+        np.subtract(100.0, res, out=res)
+    res[up == 0] = 0.0
+    res[down == 0] = 100.0  # na up/down stay na: comparisons with NaN are false
+    return res
 
 
 def rsi(src: np.ndarray, length: int) -> np.ndarray:
     x = as_float_array(src)
     n = check_length(length)
+    if x.shape[0] > 1 and not np.isnan(x).any():
+        # Common case without na: smooth the n-1 bar-to-bar moves directly (bar 0 has none).
+        d = np.diff(x)
+        up = np.full(x.shape[0], np.nan)
+        down = np.full(x.shape[0], np.nan)
+        up[1:] = exp_smooth(np.maximum(d, 0.0), n, 1.0 / n)
+        down[1:] = exp_smooth(np.maximum(-d, 0.0), n, 1.0 / n)
+        return rsi_from_rma(up, down)
     d = change(x)
     up = rma(np.maximum(d, 0.0), n)
     down = rma(np.maximum(-d, 0.0), n)
@@ -707,7 +720,7 @@ def cog(src: np.ndarray, length: int) -> np.ndarray:
     n = check_length(length)
     # weight 1 for the newest bar, n for the oldest
     weights = np.arange(n, 0, -1, dtype=np.float64)
-    num = rolling_apply(x, n, lambda w: w @ weights)
+    num = rolling_apply(x, n, lambda w: matvec(w, weights))
     return -_div(num, rolling_sum(x, n))
 
 
@@ -766,8 +779,8 @@ def rci_window(w: np.ndarray) -> np.ndarray:
     mean = (n + 1) / 2.0
     dt = time_rank - mean
     dp = price_rank - mean  # average ranks keep the mean at (n+1)/2
-    num = dp @ dt
-    den = np.sqrt((dp * dp).sum(axis=1) * (dt @ dt))
+    num = matvec(dp, dt)
+    den = np.sqrt((dp * dp).sum(axis=1) * float(np.dot(dt, dt)))
     with np.errstate(divide="ignore", invalid="ignore"):
         res = np.where(den == 0, np.nan, num / den * 100.0)
     res[np.isnan(w).any(axis=1)] = np.nan
