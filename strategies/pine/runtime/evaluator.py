@@ -230,7 +230,6 @@ class Script:
         self.state: list[Any] = []  # every mutable state object, in compile order
         self.G: list[Any] = [NA] * max(program.n_slots, 0)
         self.state.append(self.G)
-        self._bar_start = 0.0
         self._run_start = _time.perf_counter()
         self._vec_cache: dict[Any, Any] = {}
         self._builtin_hist: dict[str, tuple[Fn, list]] = {}
@@ -248,6 +247,7 @@ class Script:
         self._setup_history(self.global_env, self._global_hist_info)
         self.body = [(self._stmt(s, self.global_env), s) for s in program.body]
         self._global_hist_items = [(slot, h, self.global_env.hist_caps[slot]) for slot, h in self.global_env.hist.items()]
+        self._body_fns = tuple(fn for fn, _ in self.body)
 
     # ------------------------------------------------------------------------------------ analysis
     def _analyse_globals(self) -> None:
@@ -312,33 +312,40 @@ class Script:
     def run_bar(self, i: int) -> None:
         self.IX[0] = i
         self.iters[0] = 0
-        self._bar_start = _time.perf_counter()
-        for hook in self._pre_bar:
-            hook(i)
-        for upd in self._always_update:
-            upd()
-        for fn, stmt in self.body:
-            try:
+        if self._pre_bar:
+            for hook in self._pre_bar:
+                hook(i)
+        if self._always_update:
+            for upd in self._always_update:
+                upd()
+        k = 0
+        try:
+            for fn in self._body_fns:
                 fn()
-            except PineRuntimeError:
-                raise
-            except _LoopFlow:
-                pass
-            except RecursionError:
-                line, col = _loc(stmt)
-                raise PineRuntimeError("expression nested too deeply", line, col) from None
-            except Exception as exc:
-                line, col = _loc(stmt)
-                raise PineRuntimeError(f"{type(exc).__name__}: {exc}", line, col) from exc
+                k += 1
+        except PineRuntimeError:
+            raise
+        except _LoopFlow:
+            # a break/continue outside a loop ends the statement; run the rest of the bar
+            for fn in self._body_fns[k + 1:]:
+                fn()
+        except RecursionError:
+            line, col = _loc(self.body[k][1])
+            raise PineRuntimeError("expression nested too deeply", line, col) from None
+        except Exception as exc:  # noqa: BLE001 - any failure becomes a located runtime error
+            line, col = _loc(self.body[k][1])
+            raise PineRuntimeError(f"{type(exc).__name__}: {exc}", line, col) from exc
         G = self.G
         for slot, h, cap in self._global_hist_items:
             h.append(G[slot])
             if len(h) > cap + 256:
                 del h[: len(h) - cap]
-        for getter, h in self._builtin_hist.values():
-            h.append(getter())
-            if len(h) > self.max_bars_back + 256:
-                del h[: len(h) - self.max_bars_back]
+        if self._builtin_hist:
+            mbb = self.max_bars_back
+            for getter, h in self._builtin_hist.values():
+                h.append(getter())
+                if len(h) > mbb + 256:
+                    del h[: len(h) - mbb]
 
     def check_wall_clock(self) -> None:
         if _time.perf_counter() - self._run_start > self.limits.wall_clock_budget_s:
