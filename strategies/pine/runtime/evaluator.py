@@ -332,7 +332,7 @@ class Script:
         except RecursionError:
             line, col = _loc(self.body[k][1])
             raise PineRuntimeError("expression nested too deeply", line, col) from None
-        except Exception as exc:  # noqa: BLE001 - any failure becomes a located runtime error
+        except Exception as exc:
             line, col = _loc(self.body[k][1])
             raise PineRuntimeError(f"{type(exc).__name__}: {exc}", line, col) from exc
         G = self.G
