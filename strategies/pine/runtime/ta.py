@@ -213,6 +213,7 @@ def rsi(src: np.ndarray, length: int) -> np.ndarray:
 
 
 def macd(src: np.ndarray, fast_length: int, slow_length: int, signal_length: int):
+    """Returns `(macd, signal, hist)`: ema(fast) - ema(slow), its ema(signal) and their difference."""
     x = as_float_array(src)
     line = ema(x, fast_length) - ema(x, slow_length)
     signal = ema(line, signal_length)
@@ -247,14 +248,17 @@ def _extreme_bars(x: np.ndarray, n: int, sign: float) -> np.ndarray:
 
 
 def highestbars(src: np.ndarray, length: int) -> np.ndarray:
+    """Offset (0 or negative) to the highest value of the last `length` bars; the oldest bar wins ties."""
     return _extreme_bars(as_float_array(src), check_length(length), 1.0)
 
 
 def lowestbars(src: np.ndarray, length: int) -> np.ndarray:
+    """Offset (0 or negative) to the lowest value of the last `length` bars; the oldest bar wins ties."""
     return _extreme_bars(as_float_array(src), check_length(length), -1.0)
 
 
 def stoch(src: np.ndarray, high: np.ndarray, low: np.ndarray, length: int) -> np.ndarray:
+    """100 * (src - lowest(low)) / (highest(high) - lowest(low)); na when the range is zero."""
     n = check_length(length)
     lo = lowest(low, n)
     hi = highest(high, n)
@@ -322,6 +326,7 @@ def mfi(volume: np.ndarray, src: np.ndarray, length: int) -> np.ndarray:
 
 
 def tr(high: np.ndarray, low: np.ndarray, close: np.ndarray, handle_na: bool = False) -> np.ndarray:
+    """True range. On the first bar (no previous close) it is na, or high - low with `handle_na`."""
     h = as_float_array(high)
     lo = as_float_array(low)
     pc = shift(as_float_array(close), 1)
@@ -332,10 +337,12 @@ def tr(high: np.ndarray, low: np.ndarray, close: np.ndarray, handle_na: bool = F
 
 
 def atr(high: np.ndarray, low: np.ndarray, close: np.ndarray, length: int) -> np.ndarray:
+    """rma(tr(handle_na=true), length): the first bar's high - low counts toward the seed."""
     return rma(tr(high, low, close, True), length)
 
 
 def bb(src: np.ndarray, length: int, mult: float):
+    """Returns `(middle, upper, lower)`: sma and sma +/- mult * stdev (biased)."""
     x = as_float_array(src)
     basis = sma(x, length)
     d = mult * stdev(x, length)
@@ -343,6 +350,7 @@ def bb(src: np.ndarray, length: int, mult: float):
 
 
 def bbw(src: np.ndarray, length: int, mult: float) -> np.ndarray:
+    """Bollinger band width in percent of the middle band: (upper - lower) / middle * 100."""
     basis, upper, lower = bb(src, length, mult)
     return _div(upper - lower, basis) * 100.0
 
@@ -356,6 +364,7 @@ def kc(
     mult: float,
     use_true_range: bool = True,
 ):
+    """Returns `(middle, upper, lower)`: ema(src) +/- mult * ema(true range, or high - low)."""
     x = as_float_array(src)
     basis = ema(x, length)
     span = tr(high, low, close, False) if use_true_range else as_float_array(high) - as_float_array(low)
@@ -372,6 +381,7 @@ def kcw(
     mult: float,
     use_true_range: bool = True,
 ) -> np.ndarray:
+    """Keltner channel width as a fraction of the middle band: (upper - lower) / middle."""
     basis, upper, lower = kc(high, low, close, src, length, mult, use_true_range)
     return _div(upper - lower, basis)
 
@@ -385,6 +395,7 @@ def fixnan(x: np.ndarray) -> np.ndarray:
 
 
 def dmi(high: np.ndarray, low: np.ndarray, close: np.ndarray, di_length: int, adx_smoothing: int):
+    """Returns `(+DI, -DI, ADX)` (TradingView's reference: rma smoothing, DIs carried over na)."""
     h = as_float_array(high)
     lo = as_float_array(low)
     up = change(h)
@@ -610,6 +621,7 @@ def _pivot(x: np.ndarray, leftbars: int, rightbars: int, sign: float) -> np.ndar
 
 
 def percentrank(src: np.ndarray, length: int) -> np.ndarray:
+    """Percent of the previous `length` values that are <= the current one (first value on bar `length`)."""
     x = as_float_array(src)
     n = check_length(length)
 
@@ -678,6 +690,7 @@ def mode(src: np.ndarray, length: int) -> np.ndarray:
 
 
 def percentile_nearest_rank(src: np.ndarray, length: int, percentage: float) -> np.ndarray:
+    """Sorted window value at rank ceil(percentage/100 * length) (at least 1)."""
     x = as_float_array(src)
     n = check_length(length)
     rank = max(math.ceil(percentage / 100.0 * n), 1)
@@ -692,6 +705,7 @@ def percentile_nearest_rank(src: np.ndarray, length: int, percentage: float) -> 
 
 
 def percentile_linear_interpolation(src: np.ndarray, length: int, percentage: float) -> np.ndarray:
+    """Linear interpolation of the sorted window at 0-based position length*percentage/100 - 0.5."""
     x = as_float_array(src)
     n = check_length(length)
 
@@ -716,6 +730,7 @@ def range_(src: np.ndarray, length: int) -> np.ndarray:
 
 
 def cog(src: np.ndarray, length: int) -> np.ndarray:
+    """Center of gravity: -sum(src[i] * (i + 1)) / sum(src) over the last `length` bars."""
     x = as_float_array(src)
     n = check_length(length)
     # weight 1 for the newest bar, n for the oldest
@@ -739,6 +754,7 @@ def cmo(src: np.ndarray, length: int) -> np.ndarray:
 
 
 def tsi(src: np.ndarray, short_length: int, long_length: int) -> np.ndarray:
+    """True strength index in [-1, 1] (TradingView does not scale it by 100)."""
     x = as_float_array(src)
     pc = change(x)
     num = ema(ema(pc, long_length), short_length)
@@ -788,6 +804,7 @@ def rci_window(w: np.ndarray) -> np.ndarray:
 
 
 def rci(src: np.ndarray, length: int) -> np.ndarray:
+    """Rank correlation index in [-100, 100]; first value one bar after the first full window."""
     x = as_float_array(src)
     n = check_length(length, minimum=2)
     out = rolling_apply(x, n, rci_window)
