@@ -18,6 +18,9 @@ na handling (documented choices):
   bar. This follows clean-room TradingView probes published for ta.sma/ta.ema/ta.rma; the
   reference exports here contain no na inputs to confirm it.
 * highest/lowest (and their *bars variants) skip na values inside the window; na if all are na.
+* cum, max, min and the cum-based volume indicators skip na inputs (na until the first value);
+  vwap skips bars whose price or volume is na; valuewhen returns the source as it was on the
+  matching bar, na included (checked against the valuewhen_na export).
 * Everything else propagates na the way the Pine reference implementation does (comparisons with
   na are false, arithmetic with na is na, division by zero is na).
 """
