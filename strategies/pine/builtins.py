@@ -85,6 +85,12 @@ float(x: series any) -> float
 bool(x: series any) -> bool
 string(x: series any) -> string
 color(x: series any) -> color
+line(x: series any) -> line
+label(x: series any) -> label
+box(x: series any) -> box
+table(x: series any) -> table
+linefill(x: series any) -> linefill
+polyline(x: series any) -> polyline
 max_bars_back(var: series any, num: const int) -> void
 time(timeframe: series string, session: series string = na, timezone: series string = na, bars_back: series int = 0) -> series int
 time_close(timeframe: series string, session: series string = na, timezone: series string = na, bars_back: series int = 0) -> series int

@@ -985,8 +985,23 @@ class Checker:
                 return ir.Const(node.span, None, ty=None)
             if name in self.functions:
                 return self.user_call(node, self.functions[name], None, name)
+            if name in B.DRAWING_TYPES and len(node.args) == 1 and not node.kwargs:
+                # ``line(na)``: typed na of a drawing type; ``line(id)`` is the identity
+                arg = self.expr(node.args[0])
+                if arg.ty is not None and arg.ty.base not in ("na", name):
+                    self.err(f"Cannot cast a value of type '{describe(arg.ty)}' to '{name}'", arg.span, "type")
+                if isinstance(arg, ir.Const) and arg.value is None:
+                    return ir.Const(node.span, None, name, ty=PineType(name, (), "series"))
+                arg.ty = PineType(name, (), "series")
+                return arg
             if name in B.FUNCTIONS:
                 return self.builtin_call(node, name, None)
+            if name in self.types and len(node.args) == 1 and not node.kwargs:
+                # ``Point(na)``: a typed na of a user-defined type
+                arg = self.expr(node.args[0])
+                if arg.ty is not None and arg.ty.base not in ("na", name):
+                    self.err(f"Cannot cast a value of type '{describe(arg.ty)}' to '{name}'", arg.span, "type")
+                return ir.Const(node.span, None, name, ty=PineType(name, (), "series"))
             if name in self.imports:
                 self._eval_args(node)
                 return ir.Const(node.span, None, ty=None)

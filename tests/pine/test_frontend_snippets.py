@@ -76,6 +76,7 @@ VALID = {
 "len_from_ternary_input_ema": H+"fast = input.bool(true)\nl = fast ? 5 : 20\nplot(ta.rsi(close, l))\n",
 "user_fn_input_len_to_ema": H+"f(src, len) => ta.ema(src, len)\nl = input.int(5)\nplot(f(close, l) + f(open, 3))\n",
 "if_statement_branches_of_different_types": H+'x = 0\ns = ""\nif close > open\n    x := 1\nelse\n    s := "a"\nswitch\n    close > open => x := 2\n    => s := "b"\nplot(close)\n',
+"typed_na_casts": H+"type P\n    float x\nf(c) =>\n    c ? [line(na), bool(na)] : [line(na), false]\n[l, b] = f(close > open)\np = P(na)\nlb = label(na)\nplot(close)\n",
 "user_fn_series_len_to_sma": H+"f(len) => ta.sma(close, len)\nplot(f(bar_index % 10 + 1))\n",
 }
 
