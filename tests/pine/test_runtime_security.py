@@ -82,3 +82,14 @@ def test_runner_gives_the_same_security_values_bar_by_bar() -> None:
     live = runner.result().plots["d"].tolist()
     batch = run(src, BARS).plots["d"].tolist()
     assert [None if v != v else v for v in live] == [None if v != v else v for v in batch]
+
+
+def test_runner_snapshot_mid_day_restores_the_higher_timeframe_state() -> None:
+    src = header() + "d = request.security(syminfo.tickerid, 'D', ta.sma(close, 2))\nplot(d, 'd')\n"
+    first = Runner(src, CRYPTO, "60")
+    first.warmup(BARS.slice(0, 40))  # stops in the middle of the second day
+    resumed = Runner.from_state(src, CRYPTO, "60", None, first.get_state())
+    resumed.warmup(BARS.slice(40, 72))
+    got = resumed.result().plots["d"].tolist()
+    batch = run(src, BARS).plots["d"].tolist()
+    assert [None if v != v else v for v in got] == [None if v != v else v for v in batch]

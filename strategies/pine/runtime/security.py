@@ -100,7 +100,9 @@ class SecurityFeed:
         for lst in (bars.t, bars.o, bars.h, bars.l, bars.c, bars.v, bars.day_key, *bars.cal.values()):
             main.state.append(lst)
         main.state.extend(self.sub.state)
-        main.state.append(self.capture)
+        # the capture lists themselves (closures hold them), not the dict, so a restore refills them in place
+        for site in sorted(self.capture):
+            main.state.append(self.capture[site])
 
     def _evaluate_bucket(self, chart_i: int) -> None:
         st = self.st
