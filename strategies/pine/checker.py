@@ -30,6 +30,7 @@ class Symbol:
     ty: PineType | None
     mode: str = "plain"
     declared: bool = False  # declared with an explicit type
+    decl_span: Span | None = None
 
 
 @dataclass(slots=True)
@@ -81,6 +82,10 @@ class Checker:
         self.source_lines: list[str] = []
         self.cond_depth = 0  # > 0 inside if/switch/loop bodies and ternary branches
         self.statement_nodes: set[int] = set()
+        # Pine v6: a variable reassigned anywhere is 'series' from its declaration on; the first pass
+        # collects the declarations that get reassigned, a second pass uses them
+        self.mutable_decl_spans: set[Span] = set()
+        self.reassigned_decl_spans: set[Span] = set()
         self.suggestions_made = 0
         self.result_cache: dict[tuple, PineType | None] = {}
         self.infer_depth = 0
@@ -127,7 +132,7 @@ class Checker:
             )
         if name in B.VARIABLES or name in self.functions or name in ("na",):
             self.warn(f"Shadowing built-in or function name '{name}'", span, "shadowing")
-        sym = Symbol(name, self.frame.new_slot(name), self.frame.scope, ty, mode, declared)
+        sym = Symbol(name, self.frame.new_slot(name), self.frame.scope, ty, mode, declared, span)
         scope[name] = sym
         return sym
 
@@ -496,6 +501,18 @@ class Checker:
                     "type",
                 )
         ty = vty
+        if (
+            self.version >= 6
+            and declared_ty is not None
+            and declared_ty.base == "bool"
+            and isinstance(value, ir.Const)
+            and value.value is None
+        ):
+            self.err(
+                f"In Pine v6 'bool' values cannot be na: initialize '{node.name}' with true or false",
+                node.value.span,
+                "type",
+            )
         if declared_ty is not None:
             if vty is not None and not assignable(declared_ty, vty) and _certain(value, vty):
                 self.err(
@@ -512,6 +529,8 @@ class Checker:
                         "qualifier",
                     )
             ty = declared_ty.with_qualifier(q)
+        if ty is not None and self.version >= 6 and node.name_span in self.mutable_decl_spans:
+            ty = ty.with_qualifier("series")
         if node.mode in ("var", "varip") and ty is not None and ty.base != "tuple":
             # never const; whether TradingView treats an unmodified var as series is not certain, so
             # stay permissive ('simple') until a reassignment with a series value
@@ -569,6 +588,8 @@ class Checker:
                 )
                 return ir.ExprStmt(node.span, value)
             target: ir.Expr = ir.VarRef(node.target.span, name, sym.slot, sym.scope, ty=sym.ty)
+            if sym.decl_span is not None:
+                self.reassigned_decl_spans.add(sym.decl_span)
             if sym.scope == "local" and sym.mode != "param":
                 self.slot_deps.pop(sym.slot, None)
             self.check_assign_types(name, sym.ty, value, node)
@@ -1259,6 +1280,7 @@ class Checker:
         sub.field_types, sub.enums, sub.imports = self.field_types, self.enums, self.imports
         sub.result_cache, sub.infer_depth = self.result_cache, self.infer_depth + 1
         sub.decl_ir = self.decl_ir
+        sub.mutable_decl_spans = self.mutable_decl_spans
         sub.frame = Frame("local")
         sub.scopes = [self.scopes[0], {}]
         sub.in_function = fdef.name
@@ -1347,6 +1369,19 @@ class Checker:
             return self.make_input(call, sig, input_name, node)
         if name.startswith("strategy.") and self.strategy_only_use is None:
             self.strategy_only_use = (name, node.span)
+        if self.version >= 6 and name in ("na", "nz", "fixnan") and bound and bound[0] is not None:
+            a0 = bound[0]
+            if a0.ty is not None and a0.ty.base == "bool":
+                self.err(
+                    f"Cannot call '{name}' with a 'bool' argument: in Pine v6 'bool' values are never na",
+                    a0.span,
+                    "type",
+                )
+        if "transp" in kwargs:
+            if self.version >= 6:
+                self.err("The 'transp' parameter was removed in Pine v6; use color.new(color, transp)", kwargs["transp"].span, "args")
+            else:
+                self.warn("The 'transp' parameter is deprecated; use color.new(color, transp)", kwargs["transp"].span, "deprecated")
         if (name in B.OUTPUT_FUNCTIONS or name == "alertcondition") and (len(self.scopes) > 1 or self.in_function):
             self.err(f"Cannot use '{name}' in local scope", node.span, "scope")
         if self.cond_depth > 0 and name.startswith("ta.") and name not in B.STATELESS_TA:
@@ -1781,7 +1816,16 @@ def check_program(
         )
         # older versions differ too much (study(), security(), no namespaces): do not flood with errors
         return ir.Program(version, None, []), [], [], None
+    before = (list(sink.items), set(sink._seen))
     checker = Checker(sink, version)
     checker.source_lines = source.split("\n")
     program = checker.check(nodes)
+    if version >= 6 and checker.reassigned_decl_spans:
+        # second pass: mutable variables are 'series' everywhere (TradingView v6 semantics)
+        sink.items, sink._seen = list(before[0]), set(before[1])
+        mutable = checker.reassigned_decl_spans
+        checker = Checker(sink, version)
+        checker.source_lines = source.split("\n")
+        checker.mutable_decl_spans = mutable
+        program = checker.check(nodes)
     return program, checker.inputs, checker.plots, checker.declaration

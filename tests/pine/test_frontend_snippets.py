@@ -77,6 +77,8 @@ VALID = {
 "user_fn_input_len_to_ema": H+"f(src, len) => ta.ema(src, len)\nl = input.int(5)\nplot(f(close, l) + f(open, 3))\n",
 "if_statement_branches_of_different_types": H+'x = 0\ns = ""\nif close > open\n    x := 1\nelse\n    s := "a"\nswitch\n    close > open => x := 2\n    => s := "b"\nplot(close)\n',
 "typed_na_casts": H+"type P\n    float x\nf(c) =>\n    c ? [line(na), bool(na)] : [line(na), false]\n[l, b] = f(close > open)\np = P(na)\nlb = label(na)\nplot(close)\n",
+"v5_mutable_var_length_accepted": '//@version=5\nindicator("x")\nvar n = 1\nn += 1\nplot(ta.ema(close, n))\n',
+"v5_na_of_bool_and_transp": '//@version=5\nindicator("x")\nc = close > open\nbgcolor(na(c) ? color.red : na, transp=50)\n',
 "user_fn_series_len_to_sma": H+"f(len) => ta.sma(close, len)\nplot(f(bar_index % 10 + 1))\n",
 }
 
@@ -113,6 +115,13 @@ INVALID = {
         "it is passed to 'ta.rsi' as 'length'",
     ),
     "function_redefined": (H + "f(x) => x\nf(y) => y\nplot(close)\n", "already defined with the same parameter types"),
+    "v6_mutable_variable_is_series": (
+        H + "var n = 1\nn += 1\nplot(ta.ema(close, n))\n",
+        "An argument of 'series int' type was used but a 'simple int' is expected",
+    ),
+    "v6_bool_cannot_be_na": (H + "bool b = na\nplot(close)\n", "'bool' values cannot be na"),
+    "v6_na_of_bool": (H + "c = close > open\nplot(na(c) ? 1 : 0)\n", "with a 'bool' argument"),
+    "v6_transp_removed": (H + "bgcolor(color.red, transp=50)\n", "'transp' parameter was removed"),
     "input_default_not_in_options": (H + 'x = input.string("C", options=["A", "B"])\nplot(close)\n', "not one of the options"),
 }
 
