@@ -419,6 +419,9 @@ COLORS = {
     "yellow": "#FDD835FF",
 }  # fmt: skip
 
+# Pine v6 changed these palette values (migration guide "Color changes"); v5 scripts keep the old ones.
+V5_COLORS = {"color.red": "#FF5252FF", "color.teal": "#00897BFF", "color.yellow": "#FFEB3BFF"}
+
 # Enum-like constants: namespace -> members; value is the member name unless mapped explicitly.
 _CONST_NAMESPACES = {
     "shape": "xcross cross triangleup triangledown flag circle arrowup arrowdown labelup labeldown square diamond",

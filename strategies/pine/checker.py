@@ -531,10 +531,8 @@ class Checker:
             ty = declared_ty.with_qualifier(q)
         if ty is not None and self.version >= 6 and node.name_span in self.mutable_decl_spans:
             ty = ty.with_qualifier("series")
-        if node.mode in ("var", "varip") and ty is not None and ty.base != "tuple":
-            # never const; whether TradingView treats an unmodified var as series is not certain, so
-            # stay permissive ('simple') until a reassignment with a series value
-            ty = ty.with_qualifier(qmax(ty.qualifier, "simple"))
+        # an unmodified ``var x = 1`` keeps the qualifier of its initializer (const in TradingView); a
+        # reassigned one is series (v6: second pass; v5: raised at each reassignment)
         sym = self.declare(node.name, node.name_span, ty, node.mode, declared_ty is not None)
         if self.in_function is not None and node.mode == "plain":
             deps = self.param_deps(value)
@@ -691,6 +689,8 @@ class Checker:
         if q is not None:
             if q in B.CONSTANTS:
                 value, tyname = B.CONSTANTS[q]
+                if self.version < 6 and q in B.V5_COLORS:
+                    value = B.V5_COLORS[q]
                 qual, base = tyname.split(" ")
                 return ir.Const(node.span, value, q, ty=PineType(base, (), qual))
             if q in B.VARIABLES:
@@ -749,6 +749,19 @@ class Checker:
             self.err("Invalid history reference: the offset must be non-negative", node.index.span, "type")
         if target.ty is not None and target.ty.base in ("void", "tuple"):
             self.err("Cannot use the history-referencing operator on this expression", node.span, "type")
+        elif self.version >= 6 and isinstance(target, ir.Const):
+            self.err(
+                "Cannot use the history-referencing operator on literals or built-in constants in Pine v6",
+                node.span,
+                "type",
+            )
+        elif self.version >= 6 and isinstance(target, ir.FieldAccess):
+            self.err(
+                f"Cannot use the history-referencing operator on the field '{target.field}' in Pine v6; "
+                f"reference the object's history instead: (obj[n]).{target.field}",
+                node.span,
+                "type",
+            )
         if isinstance(target, ir.VarRef):
             frame = self.global_frame if target.scope == "global" else self.frame
             frame.history_slots.add(target.slot)

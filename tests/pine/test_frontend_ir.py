@@ -285,3 +285,10 @@ def test_user_function_overloads_are_chosen_by_argument_types():
     prog = _ok(src).program
     assert prog.body[0].value.key == "f#1" and str(prog.body[0].value.ty).endswith("string")
     assert prog.body[1].value.key == "f"
+
+
+def test_palette_constants_follow_the_script_version():
+    v5 = _ok('//@version=5\nindicator("c")\na = color.red\nb = color.blue\n').program.body
+    v6 = _ok(HEAD + "a = color.red\nb = color.blue\n").program.body
+    assert (v5[0].value.value, v6[0].value.value) == ("#FF5252FF", "#F23645FF")
+    assert v5[1].value.value == v6[1].value.value == "#2196F3FF"

@@ -79,6 +79,9 @@ VALID = {
 "typed_na_casts": H+"type P\n    float x\nf(c) =>\n    c ? [line(na), bool(na)] : [line(na), false]\n[l, b] = f(close > open)\np = P(na)\nlb = label(na)\nplot(close)\n",
 "v5_mutable_var_length_accepted": '//@version=5\nindicator("x")\nvar n = 1\nn += 1\nplot(ta.ema(close, n))\n',
 "v5_na_of_bool_and_transp": '//@version=5\nindicator("x")\nc = close > open\nbgcolor(na(c) ? color.red : na, transp=50)\n',
+"v5_history_of_literal_and_field": '//@version=5\nindicator("x")\ntype P\n    float x = 0.0\np = P.new()\nplot(p.x[1] + 6[1])\n',
+"v6_history_of_udt_object_then_field": H+"type P\n    float x = 0.0\np = P.new()\nplot((p[1]).x)\n",
+"v6_unmodified_var_is_const": H+"var n = 14\nx = input.int(n)\nplot(ta.ema(close, n))\n",
 "user_fn_series_len_to_sma": H+"f(len) => ta.sma(close, len)\nplot(f(bar_index % 10 + 1))\n",
 }
 
@@ -122,6 +125,12 @@ INVALID = {
     "v6_bool_cannot_be_na": (H + "bool b = na\nplot(close)\n", "'bool' values cannot be na"),
     "v6_na_of_bool": (H + "c = close > open\nplot(na(c) ? 1 : 0)\n", "with a 'bool' argument"),
     "v6_transp_removed": (H + "bgcolor(color.red, transp=50)\n", "'transp' parameter was removed"),
+    "v6_history_of_literal": (H + "plot(6[1])\n", "on literals or built-in constants"),
+    "v6_history_of_constant": (H + "bgcolor(color.red[3])\n", "on literals or built-in constants"),
+    "v6_history_of_udt_field": (
+        H + "type P\n    float x = 0.0\np = P.new()\nplot(p.x[1])\n",
+        "reference the object's history instead",
+    ),
     "input_default_not_in_options": (H + 'x = input.string("C", options=["A", "B"])\nplot(close)\n', "not one of the options"),
 }
 
