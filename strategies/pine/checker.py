@@ -1088,9 +1088,14 @@ class Checker:
         args = [self.expr(a) for a in node.args]
         kwargs: dict[str, ir.Expr] = {}
         for name, value, span in node.kwargs:
+            evaluated = self.expr(value)
             if name in kwargs:
-                self.err(f"Argument '{name}' is given more than once", span, "args")
-            kwargs[name] = self.expr(value)
+                if self.version >= 6:
+                    self.err(f"Argument '{name}' is given more than once", span, "args")
+                else:
+                    self.warn(f"Argument '{name}' is given more than once; only the first value is used", span, "args")
+                continue
+            kwargs[name] = evaluated
         return args, kwargs
 
     def method_call(self, node: A.Call, receiver: ir.Expr, name: str) -> ir.Expr:
@@ -1390,6 +1395,11 @@ class Checker:
                     a0.span,
                     "type",
                 )
+        if self.version >= 6 and name in ("plot", "hline") and "linewidth" in sig.param_names:
+            lw = bound[sig.param_names.index("linewidth")]
+            ok, lw_value = const_value(lw) if lw is not None else (False, None)
+            if ok and _is_number(lw_value) and lw_value < 1:
+                self.err(f"The 'linewidth' of '{name}' must be at least 1 in Pine v6", lw.span, "args")
         if "transp" in kwargs:
             if self.version >= 6:
                 self.err("The 'transp' parameter was removed in Pine v6; use color.new(color, transp)", kwargs["transp"].span, "args")
@@ -1453,13 +1463,18 @@ class Checker:
         for i, a in enumerate(args[: len(params)]):
             bound[i] = a
         names = [p.name for p in params]
+        kw_spans: dict[str, Span] = {}
         for kname, _, kspan in node.kwargs:
+            kw_spans.setdefault(kname, kspan)
+        for kname, kspan in kw_spans.items():
             if kname not in names:
                 errors.append((f"The '{name}' function does not have an argument with the name '{kname}'", kspan))
                 continue
             idx = names.index(kname)
             if bound[idx] is not None:
-                errors.append((f"Argument '{kname}' of '{name}' is given both by position and by name", kspan))
+                if self.version >= 6:
+                    errors.append((f"Argument '{kname}' of '{name}' is given both by position and by name", kspan))
+                continue  # v5: the first (positional) value is used
             bound[idx] = kwargs[kname]
         for p, a in zip(params, bound, strict=True):
             if a is None and p.required:
@@ -1512,9 +1527,16 @@ class Checker:
             if p.qualifier in ("const", "input", "simple") and self.in_function is not None:
                 self.require_params(a, p.qualifier, name, p.name)
             if p.qualifier in ("const", "input", "simple") and _qrank(aty.qualifier) > _qrank(p.qualifier):
+                if p.name == "offset" and self.version < 6:
+                    self.warn(
+                        f"A 'series' offset passed to '{name}' uses only its last value (an error in Pine v6)",
+                        a.span,
+                        "qualifier",
+                    )
+                    continue
                 if aty.base in B_PRIMS or aty.base in self.enums:
                     problems.append((
-                        f"Cannot call '{name}' with argument '{p.name}'='{self.text(a)}'. An argument of '{describe(aty)}' type was used but a '{p.qualifier} {aty.base}' is expected",
+                        f"Cannot call '{name}' with argument '{p.name}'='{self.text(a)}'. An argument of '{describe(aty)}' type was used but a '{p.qualifier} {p.base if p.base in B_PRIMS else aty.base}' is expected",
                         a.span,
                         "qualifier",
                     ))

@@ -82,6 +82,7 @@ VALID = {
 "v5_history_of_literal_and_field": '//@version=5\nindicator("x")\ntype P\n    float x = 0.0\np = P.new()\nplot(p.x[1] + 6[1])\n',
 "v6_history_of_udt_object_then_field": H+"type P\n    float x = 0.0\np = P.new()\nplot((p[1]).x)\n",
 "v6_unmodified_var_is_const": H+"var n = 14\nx = input.int(n)\nplot(ta.ema(close, n))\n",
+"v5_duplicate_argument_and_series_offset": '//@version=5\nindicator("x")\nplot(close, color=color.blue, color=color.red, offset=bar_index % 3, linewidth=0)\n',
 "user_fn_series_len_to_sma": H+"f(len) => ta.sma(close, len)\nplot(f(bar_index % 10 + 1))\n",
 }
 
@@ -131,6 +132,9 @@ INVALID = {
         H + "type P\n    float x = 0.0\np = P.new()\nplot(p.x[1])\n",
         "reference the object's history instead",
     ),
+    "v6_duplicate_argument": (H + "plot(close, color=color.blue, color=color.red)\n", "given more than once"),
+    "v6_series_offset": (H + "plot(close, offset=bar_index % 3)\n", "a 'simple int' is expected"),
+    "v6_linewidth_below_one": (H + "plot(close, linewidth=0)\n", "must be at least 1"),
     "input_default_not_in_options": (H + 'x = input.string("C", options=["A", "B"])\nplot(close)\n', "not one of the options"),
 }
 
