@@ -679,10 +679,16 @@ class Checker:
             node = node.obj
         if not isinstance(node, A.Name):
             return None
-        if self.lookup(node.name) is not None:
-            return None
         parts.append(node.name)
-        return ".".join(reversed(parts))
+        q = ".".join(reversed(parts))
+        if self.lookup(node.name) is not None:
+            # a variable named like a namespace (``color``, ``timeframe``) does not hide the
+            # namespace's built-ins: ``color.new(color, 50)`` still calls color.new
+            ns = q.rsplit(".", 1)[0]
+            if q in B.FUNCTIONS or q in B.CONSTANTS or q in B.VARIABLES or (ns in B.DRAWING_NAMESPACES and "." in q):
+                return q
+            return None
+        return q
 
     def e_Attr(self, node: A.Attr) -> ir.Expr:
         q = self._qualified(node)

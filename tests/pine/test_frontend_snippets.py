@@ -83,6 +83,7 @@ VALID = {
 "v6_history_of_udt_object_then_field": H+"type P\n    float x = 0.0\np = P.new()\nplot((p[1]).x)\n",
 "v6_unmodified_var_is_const": H+"var n = 14\nx = input.int(n)\nplot(ta.ema(close, n))\n",
 "v5_duplicate_argument_and_series_offset": '//@version=5\nindicator("x")\nplot(close, color=color.blue, color=color.red, offset=bar_index % 3, linewidth=0)\n',
+"variables_named_like_namespaces": H+"f(color, extend) =>\n    c = color.new(color, 50)\n    line.new(0, 0, 1, 1, extend=extend, color=c)\nstring timeframe = timeframe.period\nx = timeframe.isintraday\nl = f(color.red, extend.right)\nplot(close)\n",
 "user_fn_series_len_to_sma": H+"f(len) => ta.sma(close, len)\nplot(f(bar_index % 10 + 1))\n",
 }
 
