@@ -563,3 +563,20 @@ def test_fifo_exit_from_a_later_entry_closes_the_oldest_trade() -> None:
     closed = [t for t in res.trades if not t.is_open]
     assert [(t.entry_id, t.exit_price, t.exit_signal) for t in closed] == [("A", 100.5, "SL-B")]
     assert emu.position_size == 1
+
+
+def test_every_order_state_change_is_an_event() -> None:
+    bars = [(100, 100, 100, 100), (100, 100, 100, 100), (100, 106, 99, 105), (105, 105, 105, 105)]
+    _, res = run(bars, at({0: lambda e: (e.entry("L", "long"), e.exit("X", "L", limit=105, stop=90)),
+                           1: lambda e: e.exit("X", "L", limit=105, stop=95)}))
+    kinds = [(ev.kind, ev.id) for ev in res.events]
+    assert kinds == [("new", "L"), ("new", "X"), ("fill", "L"), ("modify", "X"), ("fill", "X")]
+    fill_x = res.events[-1]
+    assert (fill_x.side, fill_x.qty, fill_x.price, fill_x.bar_index) == ("sell", 1, 105, 2)
+
+
+def test_exit_left_without_trades_is_cancelled_with_an_event() -> None:
+    bars = [(100, 100, 100, 100), (100, 100, 100, 100), (101, 101, 101, 101), (101, 101, 101, 101)]
+    _, res = run(bars, at({0: lambda e: (e.entry("L", "long"), e.exit("X", "L", stop=90)),
+                           1: lambda e: e.close("L")}))
+    assert ("cancel", "X") in [(ev.kind, ev.id) for ev in res.events]

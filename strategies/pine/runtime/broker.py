@@ -1171,10 +1171,8 @@ class StrategyEmulator:
             if o.qty_left is not None:
                 o.qty_left -= q
             self._event("fill", o, q, fill, side=side, comment=comment)
-            if o.qty_left is not None and o.qty_left <= _EPS:
-                self.orders.pop(key, None)
-            elif not self._exit_trades_any(o):
-                pass  # keep it: it also covers future trades of the same entry id until cancelled
+            if (o.qty_left is not None and o.qty_left <= _EPS) or not self._exit_trades_any(o):
+                self.orders.pop(key, None)  # completely filled
             self._after_fill(o, q)
             return True
 
@@ -1315,10 +1313,12 @@ class StrategyEmulator:
         # with the same id needs a new strategy.exit call)
         for key in [k for k, x in self.orders.items()
                     if x.kind == "exit" and x.was_active and not self._exit_trades_any(x)]:
-            self.orders.pop(key)
+            gone = self.orders.pop(key)
+            self._event("cancel", gone, gone.qty or 0.0, None, comment="no open trade left to exit")
         if not self.open:
             for key in [k for k, x in self.orders.items() if x.kind == "close"]:
-                self.orders.pop(key)
+                gone = self.orders.pop(key)
+                self._event("cancel", gone, gone.qty or 0.0, None, comment="position already closed")
             self._trail.clear()
         pos = self.position_size
         self.max_contracts_held_all = max(self.max_contracts_held_all, abs(pos))
