@@ -75,8 +75,9 @@ Semantics (TradingView's broker emulator):
   fill touches in proportion to quantity). The cumulative P&L column counts the entry commission of
   trades still open; profit % is relative to the entry's value plus its commission.
 * ``percent_of_equity``/``cash`` quantities are computed when the order is created, from the close of that
-  bar and the equity at that close (open profit net of entry commissions included); percent commission
-  is reserved out of the amount; the result is floored to ``SymbolInfo.mincontract``.
+  bar and the equity at that close (open profit net of entry commissions included); for
+  percent_of_equity a percent commission is reserved out of the amount; the result is floored to
+  ``SymbolInfo.mincontract``.
 * Trade run-up/drawdown are the best/worst excursion of the price along the intrabar path while the
   trade is open (entry fill to exit fill, slipped fill prices included), net of the entry commission.
 * Margin (``margin_long``/``margin_short`` > 0): an order that increases exposure is rejected when the
@@ -920,7 +921,8 @@ class StrategyEmulator:
         else:
             amount = v
         unit = price * self.pointvalue
-        if _norm_comm(cfg.commission_type) == "percent":
+        if t == "percent_of_equity" and _norm_comm(cfg.commission_type) == "percent":
+            # TradingView keeps room for the entry commission (slippage_pyramiding export: 884.4)
             unit *= 1.0 + cfg.commission_value / 100.0
         return self._floor_qty(amount / unit)
 
