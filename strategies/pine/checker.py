@@ -1550,9 +1550,10 @@ class Checker:
 
     def _result_type(self, sig: B.FuncSig, bound: list[ir.Expr | None], node: A.Call) -> PineType | None:
         ret = sig.returns
+        # arguments of unknown type (untyped function parameters on the first pass) do not make the result
+        # 'series': that would report qualifier errors TradingView does not (requirements on parameters are
+        # tracked separately and checked at the call sites)
         arg_q = qmax(*(a.ty.qualifier if a is not None and a.ty is not None else "const" for a in bound))
-        if any(a is not None and a.ty is None for a in bound):
-            arg_q = "series"
         if ret == "void" or ret in ("plot", "hline"):
             return PineType(ret, (), "const") if ret != "void" else VOID
         if ret.startswith("["):

@@ -84,6 +84,7 @@ VALID = {
 "v6_unmodified_var_is_const": H+"var n = 14\nx = input.int(n)\nplot(ta.ema(close, n))\n",
 "v5_duplicate_argument_and_series_offset": '//@version=5\nindicator("x")\nplot(close, color=color.blue, color=color.red, offset=bar_index % 3, linewidth=0)\n',
 "variables_named_like_namespaces": H+"f(color, extend) =>\n    c = color.new(color, 50)\n    line.new(0, 0, 1, 1, extend=extend, color=c)\nstring timeframe = timeframe.period\nx = timeframe.isintraday\nl = f(color.red, extend.right)\nplot(close)\n",
+"untyped_param_through_math_to_simple_length": H+"EHMA(src, len) =>\n    ta.ema(2 * ta.ema(src, len / 2) - ta.ema(src, len), math.round(math.sqrt(len)))\nl = input.int(20)\nplot(EHMA(close, l))\n",
 "user_fn_series_len_to_sma": H+"f(len) => ta.sma(close, len)\nplot(f(bar_index % 10 + 1))\n",
 }
 
@@ -136,6 +137,10 @@ INVALID = {
     "v6_duplicate_argument": (H + "plot(close, color=color.blue, color=color.red)\n", "given more than once"),
     "v6_series_offset": (H + "plot(close, offset=bar_index % 3)\n", "a 'simple int' is expected"),
     "v6_linewidth_below_one": (H + "plot(close, linewidth=0)\n", "must be at least 1"),
+    "series_arg_through_math_in_function": (
+        H + "f(len) => ta.ema(close, math.round(math.sqrt(len)))\nplot(f(bar_index + 1))\n",
+        "it is passed to 'ta.ema' as 'length'",
+    ),
     "input_default_not_in_options": (H + 'x = input.string("C", options=["A", "B"])\nplot(close)\n', "not one of the options"),
 }
 
