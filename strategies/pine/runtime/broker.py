@@ -903,9 +903,11 @@ class StrategyEmulator:
         key = self._key(o)
         prev = self.orders.get(key)
         if prev is not None:
+            if _same_order(prev, o) and prev.close_all == o.close_all:
+                return
             o.seq = prev.seq
         self.orders[key] = o
-        self._event("new", o, o.qty or 0.0, None)
+        self._event("modify" if prev is not None else "new", o, o.qty or 0.0, None)
 
     def _default_qty(self, price: float | None = None) -> float | None:
         cfg = self.config
