@@ -480,10 +480,14 @@ class Checker:
             declared_ty = from_typeref(node.declared_type)
         if isinstance(node.value, A.Call):
             self.pending_input_name = node.name
+        n_inputs = len(self.inputs)
         try:
             value = self.expr(node.value)
         finally:
             self.pending_input_name = None
+        if len(self.inputs) == n_inputs + 1 and self.inputs[-1].name is None:
+            # ``slPct = input.float(1.5, "Stop %") / 100``: the input is known by the variable's name too
+            self.inputs[-1].name = node.name
         vty = value.ty
         if vty is not None:
             if vty.base == "void":

@@ -292,3 +292,8 @@ def test_palette_constants_follow_the_script_version():
     v6 = _ok(HEAD + "a = color.red\nb = color.blue\n").program.body
     assert (v5[0].value.value, v6[0].value.value) == ("#FF5252FF", "#F23645FF")
     assert v5[1].value.value == v6[1].value.value == "#2196F3FF"
+
+
+def test_input_inside_an_expression_is_named_after_the_variable():
+    res = _ok(HEAD + 'slPct = input.float(1.5, "Stop %") / 100\nplot(ta.sma(close, input.int(5)) + slPct)\n')
+    assert [(i.name, i.title) for i in res.inputs] == [("slPct", "Stop %"), (None, None)]
