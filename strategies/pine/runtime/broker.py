@@ -749,7 +749,7 @@ class StrategyEmulator:
         """``strategy.close_all``: market exit of the whole position."""
         if not self.open:
             return
-        o = _Order(id="__close_all__", kind="close", side=0, qty=None, comment=comment,
+        o = _Order(id="Close position order", kind="close", side=0, qty=None, comment=comment,
                    alert_message=alert_message, bar=self.bar_index, seq=self._next_seq(), close_all=True)
         self._submit_close(o, immediately)
 
@@ -1484,7 +1484,7 @@ class StrategyEmulator:
             o = self.orders.pop(key)
             self._event("cancel", o, o.qty or 0.0, None)
         if self.open:
-            o = _Order(id="__risk__", kind="close", side=0, qty=None, comment=reason, bar=self.bar_index,
+            o = _Order(id=reason, kind="close", side=0, qty=None, comment=reason, bar=self.bar_index,
                        seq=self._next_seq(), close_all=True)
             self._fill(o, None, self.c, market=True)
         if forever:
