@@ -347,10 +347,10 @@ class Script:
                 if len(h) > mbb + 256:
                     del h[: len(h) - mbb]
 
-    def check_wall_clock(self) -> None:
+    def check_wall_clock(self, line: int = 1, col: int = 1) -> None:
         if _time.perf_counter() - self._run_start > self.limits.wall_clock_budget_s:
             raise PineRuntimeError(
-                f"script exceeded the run time budget of {self.limits.wall_clock_budget_s:g} s", 1, 1)
+                f"script exceeded the run time budget of {self.limits.wall_clock_budget_s:g} s", line, col)
 
     # ------------------------------------------------------------------------------------ statements
     def _block(self, stmts: list[ir.Stmt], env: _Env) -> Fn:
@@ -1054,6 +1054,8 @@ class Script:
         iters = self.iters
         limit = self.limits.max_loop_iterations_per_bar
         over = self._loop_guard(node)
+        loop_line, loop_col = _loc(node)
+        check_clock = lambda: self.check_wall_clock(loop_line, loop_col)  # noqa: E731
         reeval_end = self.version >= 6
         line, col = _loc(node)
 
@@ -1073,6 +1075,8 @@ class Script:
             result = NA
             while (k <= b) if st > 0 else (k >= b):
                 iters[0] += 1
+                if iters[0] & 0xFFFF == 0:
+                    check_clock()
                 if iters[0] > limit:
                     over()
                 frame[slot] = k
@@ -1098,6 +1102,8 @@ class Script:
         iters = self.iters
         limit = self.limits.max_loop_iterations_per_bar
         over = self._loop_guard(node)
+        loop_line, loop_col = _loc(node)
+        check_clock = lambda: self.check_wall_clock(loop_line, loop_col)  # noqa: E731
         line, col = _loc(node)
 
         def for_in() -> Any:
@@ -1110,6 +1116,8 @@ class Script:
                 result = NA
                 for key, val in list(seq.items()):
                     iters[0] += 1
+                    if iters[0] & 0xFFFF == 0:
+                        check_clock()
                     if iters[0] > limit:
                         over()
                     idx[0][idx[1]] = key
@@ -1126,6 +1134,8 @@ class Script:
             # Pine iterates over the array as it changes (size re-read every iteration)
             while k < len(seq):
                 iters[0] += 1
+                if iters[0] & 0xFFFF == 0:
+                    check_clock()
                 if iters[0] > limit:
                     over()
                 item_frame[item_slot] = seq[k]
@@ -1146,11 +1156,15 @@ class Script:
         iters = self.iters
         limit = self.limits.max_loop_iterations_per_bar
         over = self._loop_guard(node)
+        loop_line, loop_col = _loc(node)
+        check_clock = lambda: self.check_wall_clock(loop_line, loop_col)  # noqa: E731
 
         def while_loop() -> Any:
             result = NA
             while cond():
                 iters[0] += 1
+                if iters[0] & 0xFFFF == 0:
+                    check_clock()
                 if iters[0] > limit:
                     over()
                 r = run()
