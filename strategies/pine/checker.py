@@ -1140,11 +1140,26 @@ class Checker:
         if rbase in B.DRAWING_TYPES:
             return self.drawing_call(node, f"{rbase}.{name}", receiver)
         if rbase is None:
-            for ns in ("array", "map", "matrix"):
-                if f"{ns}.{name}" in B.FUNCTIONS:
-                    return self.builtin_call(node, f"{ns}.{name}", receiver)
-            self._eval_args(node)
-            return ir.Const(node.span, None, ty=None)
+            # receiver of unknown static type (an untyped function parameter): pick the collection
+            # namespace whose signature accepts the arguments; the runtime re-dispatches on the receiver's
+            # actual type (see ir.BuiltinCall).  No diagnostics: the type is unknown here.
+            candidates = [f"{ns}.{name}" for ns in ("array", "map", "matrix") if f"{ns}.{name}" in B.FUNCTIONS]
+            evaluated = self._eval_args(node)
+            if not candidates:
+                return ir.Const(node.span, None, ty=None)
+            real_sink = self.sink
+            chosen_call: ir.Expr | None = None
+            try:
+                for q in candidates:
+                    self.sink = DiagnosticSink()
+                    call = self.builtin_call(node, q, receiver, evaluated)
+                    if chosen_call is None or not self.sink.has_errors:
+                        chosen_call = call
+                    if not self.sink.has_errors:
+                        break
+            finally:
+                self.sink = real_sink
+            return chosen_call  # type: ignore[return-value]
         self._eval_args(node)
         self.err(f"Could not find method '{name}' for type '{describe(rty)}'", _name_span(node.func), "undeclared")
         return ir.Const(node.span, None, ty=None)
@@ -1363,11 +1378,17 @@ class Checker:
                 self.param_reqs[idx] = (qualifier, builtin, bparam)
 
     # ---- built-in calls
-    def builtin_call(self, node: A.Call, name: str, receiver: ir.Expr | None) -> ir.Expr:
+    def builtin_call(
+        self,
+        node: A.Call,
+        name: str,
+        receiver: ir.Expr | None,
+        evaluated: tuple[list[ir.Expr], dict[str, ir.Expr]] | None = None,
+    ) -> ir.Expr:
         is_input = name in B.INPUT_FUNCTIONS
         input_name = self.pending_input_name if is_input else None
         self.pending_input_name = None
-        args, kwargs = self._eval_args(node)
+        args, kwargs = evaluated if evaluated is not None else self._eval_args(node)
         if receiver is not None:
             args = [receiver, *args]
         sigs = B.FUNCTIONS[name]

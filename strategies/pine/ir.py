@@ -27,6 +27,10 @@ Overview
   Method syntax on built-in types is desugared: ``a.push(x)`` on an ``array<float>`` becomes
   ``BuiltinCall("array.push", args=[a, x], method_syntax=True)``; ``p.copy()`` on a UDT becomes
   ``BuiltinCall("udt.copy", args=[p])``; user methods ``p.m(1)`` become ``UserCall(key, args=[p, 1])``.
+* Method calls on a receiver whose type is not known statically (an untyped parameter of a user
+  function, e.g. ``f(m) => m.get("a")``; Pine functions are polymorphic in such parameters) get
+  ``method_syntax=True`` and ``name`` set to the best static guess among ``array.*``, ``map.*`` and
+  ``matrix.*``; the runtime must dispatch on the receiver's actual type (same member name).
 * ``BuiltinCall.args`` holds the arguments bound to the built-in's parameters **in signature order**
   (``BuiltinCall.param_names``), with ``None`` where the argument was omitted (the runtime applies the
   default; defaults are in ``builtins.FUNCTIONS[name].params[i].default`` as Python constants).  The
@@ -464,3 +468,4 @@ class Program:
 # - Const colors: ``color.red/teal/yellow`` carry the v5 palette values in v5 scripts.
 # - ``line(na)``, ``label(na)``, ``UDT(na)`` casts are folded to ``Const(None)``; ``line(x)`` is ``x``.
 # - v5 ``strategy.*(..., when=cond)`` is lowered to ``If(cond, [ExprStmt(call)])``.
+# - Method calls on receivers of unknown static type: runtime dispatch on the receiver (see above).

@@ -297,3 +297,11 @@ def test_palette_constants_follow_the_script_version():
 def test_input_inside_an_expression_is_named_after_the_variable():
     res = _ok(HEAD + 'slPct = input.float(1.5, "Stop %") / 100\nplot(ta.sma(close, input.int(5)) + slPct)\n')
     assert [(i.name, i.title) for i in res.inputs] == [("slPct", "Stop %"), (None, None)]
+
+
+def test_method_on_untyped_parameter_picks_a_fitting_collection_and_reports_nothing():
+    res = _ok(HEAD + 'f(m) => m.get("a")\ng(a) => a.size()\nvar mm = map.new<string, float>()\nplot(f(mm) + g(mm))\n')
+    f_call = res.program.functions["f"].body[0].expr
+    assert f_call.name == "map.get" and f_call.method_syntax
+    assert res.program.functions["g"].body[0].expr.name == "array.size"
+    assert str(res.program.body[1].expr.args[0].left.ty) == "series float"
