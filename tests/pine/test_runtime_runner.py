@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+from datetime import UTC
 from pathlib import Path
 
 import numpy as np
@@ -145,3 +146,32 @@ def test_bars_from_csv_accepts_iso_with_offset_and_epoch_seconds(tmp_path: Path)
     epoch = tmp_path / "epoch.csv"
     epoch.write_text("Time,Open,High,Low,Close\n1641160800,1,2,0.5,1.5\n")
     assert Bars.from_csv(str(epoch)).time_ms.tolist() == [1641160800000]
+
+
+def test_numpy_feed_loads_the_same_bars_with_and_without_preload() -> None:
+    import backtrader as bt
+
+    from strategies.pine.runtime.feed import NumpyFeed
+
+    bars = GOOG_BARS.slice(0, 300)
+    seen: dict[bool, list] = {}
+
+    class Collect(bt.Strategy):
+        def __init__(self) -> None:
+            self.rows: list = []
+
+        def next(self) -> None:
+            d = self.data
+            self.rows.append((d.datetime.datetime(0), d.open[0], d.high[0], d.low[0], d.close[0], d.volume[0]))
+
+    for preload in (True, False):
+        cerebro = bt.Cerebro(stdstats=False)
+        cerebro.adddata(NumpyFeed.from_bars(bars))
+        cerebro.addstrategy(Collect)
+        strat = cerebro.run(runonce=False, preload=preload)[0]
+        seen[preload] = strat.rows
+    assert seen[True] == seen[False]
+    assert len(seen[True]) == 300
+    first = seen[True][0]
+    assert first[4] == bars.close[0]
+    assert int(first[0].replace(tzinfo=UTC).timestamp()) * 1000 == int(bars.time_ms[0])

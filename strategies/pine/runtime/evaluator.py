@@ -617,6 +617,8 @@ class Script:
         if ty is not None and ty.base == "bool" and isinstance(node, ir.Binary) and node.op in (
                 "==", "!=", "<", ">", "<=", ">=", "and", "or"):
             return f
+        if isinstance(node, ir.BuiltinCall) and node.name in _BOOL_RESULT_CALLS:
+            return f  # these always produce a Python bool (never na)
 
         def cond() -> bool:
             return _truth(f())
@@ -1346,6 +1348,9 @@ class Script:
         fresh = copy.deepcopy(snap)
         for obj, saved in zip(self.state, fresh, strict=True):
             _restore(obj, saved)
+
+
+_BOOL_RESULT_CALLS = frozenset({"ta.crossover", "ta.crossunder", "ta.cross", "ta.rising", "ta.falling", "na"})
 
 
 def _is_const_int(e: ir.Expr) -> bool:
