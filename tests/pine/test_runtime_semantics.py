@@ -412,3 +412,16 @@ def test_wall_clock_budget_stops_a_slow_script_at_the_loop() -> None:
         run(src, limits=Limits(wall_clock_budget_s=0.5))
     assert time.perf_counter() - start < 10
     assert (exc.value.line, exc.value.col) == (4, 1)
+
+
+def test_method_on_untyped_parameter_dispatches_on_the_runtime_type() -> None:
+    src = header() + """
+first(c) => c.get(0)
+a = array.from(7.0, 8.0)
+m = map.new<int, float>()
+m.put(0, 42.0)
+plot(first(a), 'a')
+plot(first(m), 'm')
+"""
+    assert plotted(src, "a")[0] == 7.0
+    assert plotted(src, "m")[0] == 42.0
