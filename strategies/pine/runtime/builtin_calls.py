@@ -161,7 +161,7 @@ def _dynamic_method(script: Script, node: ir.BuiltinCall, env: _Env) -> Fn:
             return fn(*vals)
         except PineRuntimeError:
             raise
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             msg = str(exc) if isinstance(exc, BuiltinError) else f"{member}: {type(exc).__name__}: {exc}"
             raise PineRuntimeError(msg, line, col) from None
 
