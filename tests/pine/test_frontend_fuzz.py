@@ -185,3 +185,17 @@ def test_front_end_sources_never_execute_or_generate_python():
     for path in package.glob("*.py"):
         match = forbidden.search(path.read_text())
         assert match is None, f"{path.name} uses {match.group()}"
+
+
+def test_internal_failure_becomes_an_internal_diagnostic(monkeypatch):
+    import strategies.pine.checker as checker_module
+
+    def explode(*args, **kwargs):
+        raise KeyError("boom")
+
+    monkeypatch.setattr(checker_module, "check_program", explode)
+    result = compile_source('//@version=6\nindicator("x")\nplot(close)\n')
+    assert not result.ok
+    assert result.program is None
+    assert [d.code for d in result.diagnostics] == ["internal"]
+    assert "KeyError" in result.diagnostics[0].message
