@@ -97,6 +97,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from operator import attrgetter
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -981,54 +982,54 @@ class StrategyEmulator:
         self._mark_price(cur, end)
 
     def _next_candidate(self, cur: float, end: float) -> _Candidate | None:
+        """The order that triggers first on the move cur -> end (ties: the older order)."""
         up = end > cur
-        best: _Candidate | None = None
-
-        def consider(dist: float, seq: int, order: _Order, trade: _OpenTrade | None, fill: float,
-                     leg: str, trig: float) -> None:
-            nonlocal best
-            if best is None or dist < best.dist - _EPS or (abs(dist - best.dist) <= _EPS and seq < best.seq):
-                best = _Candidate(dist, seq, order, trade, fill, leg, trig)
-
+        best: tuple[float, int, _Order, _OpenTrade | None, float, str] | None = None
+        stop_hit = self._stop_hit
+        limit_hit = self._limit_hit
+        skip = self._skip
         for o in list(self.orders.values()):
-            if id(o) in self._skip:
+            if o.kind == "close" or (skip and id(o) in skip):
                 continue
-            if o.kind in ("entry", "order"):
-                if o.is_market:
+            hits: list[tuple[float, float, str, _OpenTrade | None]] = []
+            if o.kind != "exit":
+                if o.limit is None and o.stop is None:
                     continue
-                side = o.side
                 if o.stop is not None and not o.stop_triggered:
-                    hit = self._stop_hit(side, o.stop, cur, end, up)
+                    hit = stop_hit(o.side, o.stop, cur, end, up)
                     if hit is not None:
-                        dist, trig = hit
-                        if o.limit is not None:
-                            consider(dist, o.seq, o, None, trig, "stoplimit-trigger", trig)
-                        else:
-                            consider(dist, o.seq, o, None, trig, "stop", trig)
-                    continue
-                hit = self._limit_hit(side, o.limit, cur, end, up)
-                if hit is not None:
-                    dist, trig = hit
-                    consider(dist, o.seq, o, None, trig, "limit", trig)
-            elif o.kind == "exit":
+                        hits.append((hit[0], hit[1], "stoplimit-trigger" if o.limit is not None else "stop",
+                                     None))
+                else:
+                    hit = limit_hit(o.side, o.limit, cur, end, up)
+                    if hit is not None:
+                        hits.append((hit[0], hit[1], "limit", None))
+            else:
                 for t in self._exit_trades(o):
                     side = -t.sign
                     lim, stp = self._exit_levels(o, t)
                     if lim is not None:
-                        hit = self._limit_hit(side, lim, cur, end, up)
+                        hit = limit_hit(side, lim, cur, end, up)
                         if hit is not None:
-                            consider(hit[0], o.seq, o, t, hit[1], "limit", hit[1])
+                            hits.append((hit[0], hit[1], "limit", t))
                     if stp is not None:
-                        hit = self._stop_hit(side, stp, cur, end, up)
+                        hit = stop_hit(side, stp, cur, end, up)
                         if hit is not None:
-                            consider(hit[0], o.seq, o, t, hit[1], "stop", hit[1])
-                    st = self._trail.get((self._key(o), t.uid))
-                    if st is not None and st[0]:
-                        level = st[1] - t.sign * o.trail_offset * self.mintick
-                        hit = self._stop_hit(side, level, cur, end, up)
-                        if hit is not None:
-                            consider(hit[0], o.seq, o, t, hit[1], "trail", hit[1])
-        return best
+                            hits.append((hit[0], hit[1], "stop", t))
+                    if self._trail:
+                        st = self._trail.get((self._key(o), t.uid))
+                        if st is not None and st[0]:
+                            level = st[1] - t.sign * o.trail_offset * self.mintick
+                            hit = stop_hit(side, level, cur, end, up)
+                            if hit is not None:
+                                hits.append((hit[0], hit[1], "trail", t))
+            for dist, trig, leg, trade in hits:
+                if best is None or dist < best[0] - _EPS or (abs(dist - best[0]) <= _EPS and o.seq < best[1]):
+                    best = (dist, o.seq, o, trade, trig, leg)
+        if best is None:
+            return None
+        dist, seq, order, trade, trig, leg = best
+        return _Candidate(dist, seq, order, trade, trig, leg, trig)
 
     @staticmethod
     def _stop_hit(side: int, level: float, cur: float, end: float, up: bool) -> tuple[float, float] | None:
@@ -1520,8 +1521,11 @@ _ORDER_FIELDS = ("kind", "side", "qty", "limit", "stop", "oca_name", "oca_type",
                  "trail_offset", "comment_profit", "comment_loss", "comment_trailing", "reverse_qty")
 
 
+_order_signature = attrgetter(*_ORDER_FIELDS)
+
+
 def _same_order(a: _Order, b: _Order) -> bool:
-    return all(getattr(a, f) == getattr(b, f) for f in _ORDER_FIELDS)
+    return _order_signature(a) == _order_signature(b)
 
 
 def _clean(v: Any) -> float | None:
