@@ -93,3 +93,17 @@ def test_runner_snapshot_mid_day_restores_the_higher_timeframe_state() -> None:
     got = resumed.result().plots["d"].tolist()
     batch = run(src, BARS).plots["d"].tolist()
     assert [None if v != v else v for v in got] == [None if v != v else v for v in batch]
+
+
+def test_runner_supports_lookahead_on_with_history_offset_idiom() -> None:
+    src = header() + (
+        "d = request.security(syminfo.tickerid, 'D', ta.sma(close, 2)[1], lookahead=barmerge.lookahead_on)\n"
+        "plot(d, 'd')\n")
+    runner = Runner(src, CRYPTO, "60")
+    for k in range(len(BARS)):
+        runner.step((int(BARS.time_ms[k]), BARS.open[k], BARS.high[k], BARS.low[k], BARS.close[k], 1.0))
+    live = [None if v != v else v for v in runner.result().plots["d"].tolist()]
+    batch = plotted(src, "d", BARS)
+    assert live == batch
+    # day 2 shows the day-1 sma (35) from its first bar on: non-repainting previous-HTF-bar value
+    assert batch[48:72] == [35.0] * 24 and batch[:48] == [None] * 48
