@@ -119,6 +119,10 @@ def compile_builtin_call(script: Script, node: ir.BuiltinCall, env: _Env) -> Fn:
             return NA
 
         return drawing
+    if node.method_syntax and name.startswith(("array.", "map.", "matrix.")) and node.args:
+        recv_ty = getattr(node.args[0], "ty", None)
+        if recv_ty is None or recv_ty.base not in ("array", "map", "matrix"):
+            return _dynamic_method(script, node, env)
     handler = _HANDLERS.get(name)
     if handler is not None:
         return handler(script, node, env)
@@ -136,6 +140,32 @@ def compile_builtin_call(script: Script, node: ir.BuiltinCall, env: _Env) -> Fn:
         return _wrap(fn, _arg_fns(script, node, env), node)
     raise PineRuntimeError(f"built-in function '{name}' is not supported by the runtime", node.span.line,
                            node.span.col)
+
+
+def _dynamic_method(script: Script, node: ir.BuiltinCall, env: _Env) -> Fn:
+    """``x.member(...)`` on a receiver whose collection type is only known at run time."""
+    member = node.name.split(".", 1)[1]
+    fns = _arg_fns(script, node, env)
+    line, col = node.span.line, node.span.col
+    table = {PineArray: PURE_FUNCTIONS.get(f"array.{member}"), PineMap: PURE_FUNCTIONS.get(f"map.{member}"),
+             PineMatrix: PURE_FUNCTIONS.get(f"matrix.{member}")}
+    fns_t = tuple(fns)
+
+    def dynamic_method() -> Any:
+        vals = [f() for f in fns_t]
+        fn = table.get(type(vals[0]))
+        if fn is None:
+            kind = "na" if is_na(vals[0]) else type(vals[0]).__name__
+            raise PineRuntimeError(f"method '{member}' cannot be called on a {kind} value", line, col)
+        try:
+            return fn(*vals)
+        except PineRuntimeError:
+            raise
+        except Exception as exc:
+            msg = str(exc) if isinstance(exc, BuiltinError) else f"{member}: {type(exc).__name__}: {exc}"
+            raise PineRuntimeError(msg, line, col) from None
+
+    return dynamic_method
 
 
 # --------------------------------------------------------------------------------------------- ta

@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from .timeutil import MS_DAY, calendar_arrays, calendar_field, local_datetime
+from .timeutil import MS_DAY, calendar_arrays, local_datetime
 
 NA = math.nan
 
@@ -61,10 +61,33 @@ class BarData:
         self.l.append(float(low))
         self.c.append(float(c))
         self.v.append(float(v))
-        for name in CALENDAR_FIELDS:
-            self.cal[name].append(calendar_field(name, time_ms, self.tz))
-        shifted = local_datetime(time_ms - self.session_start_min * 60_000, self.tz)
+        dt = local_datetime(time_ms, self.tz)
+        cal = self.cal
+        cal["year"].append(dt.year)
+        cal["month"].append(dt.month)
+        cal["dayofmonth"].append(dt.day)
+        cal["dayofweek"].append(dt.isoweekday() % 7 + 1)
+        cal["hour"].append(dt.hour)
+        cal["minute"].append(dt.minute)
+        cal["second"].append(dt.second)
+        cal["weekofyear"].append(dt.isocalendar()[1])
+        shifted = local_datetime(time_ms - self.session_start_min * 60_000, self.tz) if self.session_start_min else dt
         self.day_key.append(shifted.replace(tzinfo=None).toordinal() - 719163)
+
+    def extend(self, time_ms: np.ndarray, o: np.ndarray, h: np.ndarray, low: np.ndarray, c: np.ndarray,
+               v: np.ndarray) -> None:
+        """Append many bars at once (calendar fields vectorized)."""
+        t = np.asarray(time_ms, dtype=np.int64)
+        if not len(t):
+            return
+        self.t.extend(t.tolist())
+        for lst, arr in ((self.o, o), (self.h, h), (self.l, low), (self.c, c), (self.v, v)):
+            lst.extend(np.asarray(arr, dtype=np.float64).tolist())
+        cal = calendar_arrays(t, self.tz)
+        for name in CALENDAR_FIELDS:
+            self.cal[name].extend(getattr(cal, name).tolist())
+        shifted = calendar_arrays(t - self.session_start_min * 60_000, self.tz) if self.session_start_min else cal
+        self.day_key.extend(shifted.day_key.tolist())
 
     def __len__(self) -> int:
         return len(self.t)

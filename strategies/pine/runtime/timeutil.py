@@ -99,7 +99,7 @@ def calendar_arrays(time_ms: np.ndarray, tz: str) -> CalendarArrays:
         year=local.year.to_numpy(np.int64),
         month=local.month.to_numpy(np.int64),
         dayofmonth=local.day.to_numpy(np.int64),
-        dayofweek=((local.dayofweek.to_numpy(np.int64) + 1) % 7) + 1,
+        dayofweek=((local.day_of_week.to_numpy(np.int64) + 1) % 7) + 1,
         hour=local.hour.to_numpy(np.int64),
         minute=local.minute.to_numpy(np.int64),
         second=local.second.to_numpy(np.int64),
@@ -325,7 +325,7 @@ def bucket_starts(time_ms: np.ndarray, tf: Timeframe, tz: str, chart_day_key: np
         starts_local = day
     elif tf.isweekly:
         day = naive.normalize()
-        starts_local = day - pd.to_timedelta(naive.dayofweek, unit="D")
+        starts_local = day - pd.to_timedelta(naive.day_of_week, unit="D")
         if tf.multiplier > 1:
             weeks = (starts_local.asi8 // (7 * MS_DAY * 1_000_000))
             shift = weeks % tf.multiplier
