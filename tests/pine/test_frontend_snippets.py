@@ -141,6 +141,7 @@ INVALID = {
         H + "f(len) => ta.ema(close, math.round(math.sqrt(len)))\nplot(f(bar_index + 1))\n",
         "it is passed to 'ta.ema' as 'length'",
     ),
+    "modify_const_variable": (H + "const int LEN = 14\nLEN := 20\nplot(close)\n", "declared 'const'"),
     "input_default_not_in_options": (H + 'x = input.string("C", options=["A", "B"])\nplot(close)\n', "not one of the options"),
 }
 
