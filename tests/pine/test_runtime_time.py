@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import numpy as np
-import pytest
 
 from strategies.pine.runtime.broker import SymbolInfo
 from tests.pine.runtime_helpers import HOUR, crafted_bars, header, plotted
@@ -63,7 +62,6 @@ def test_timestamp_uses_exchange_time_zone_with_dst() -> None:
     assert plotted(src, "iso", bars, symbol=NY)[0] == noon_utc
 
 
-@pytest.mark.xfail(reason="front end resolves timestamp(timezone, ...) to the (year, ...) overload", strict=False)
 def test_timestamp_with_explicit_time_zone_argument() -> None:
     src = header() + "plot(timestamp('UTC', 2024, 3, 10, 12, 0), 'utc')\n"
     noon_utc = int(datetime(2024, 3, 10, 12, tzinfo=UTC).timestamp() * 1000)
