@@ -279,7 +279,11 @@ class Checker:
         receiver = None
         try:
             for i, p in enumerate(node.params):
-                pty = from_typeref(p.declared_type).with_qualifier("simple") if p.declared_type else None
+                pty = None
+                if p.declared_type is not None:
+                    # an explicit qualifier (``const int n``, ``series float x``) is honoured; without one
+                    # the parameter is checked as 'simple' and call sites are checked via param_reqs
+                    pty = from_typeref(p.declared_type).with_qualifier(p.declared_type.qualifier or "simple")
                 if p.declared_type is not None:
                     self.check_typeref(p.declared_type)
                 if i == 0 and node.is_method:
