@@ -210,6 +210,9 @@ def _ta_call(script: Script, node: ir.BuiltinCall, env: _Env) -> Fn:
             statics.append(static_value(script, e, env))
         except NotStatic:
             statics.append(None)
+    while len(fns) < 5:  # overloads with fewer parameters: the bridge indexes the longest signature
+        fns.append(_const(NA))
+        statics.append(None)
     b = script.bars
     simple = spec.simple
     dynamic_simple = [k for k in simple if k < len(exprs) and exprs[k] is not None and statics[k] is None]
