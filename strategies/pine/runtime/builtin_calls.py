@@ -210,6 +210,9 @@ def _ta_call(script: Script, node: ir.BuiltinCall, env: _Env) -> Fn:
             statics.append(static_value(script, e, env))
         except NotStatic:
             statics.append(None)
+    while len(fns) < 5:  # overloads with fewer parameters: the bridge indexes the longest signature
+        fns.append(_const(NA))
+        statics.append(None)
     b = script.bars
     simple = spec.simple
     dynamic_simple = [k for k in simple if k < len(exprs) and exprs[k] is not None and statics[k] is None]
@@ -698,7 +701,7 @@ def _plot_title(script: Script, node: ir.BuiltinCall) -> str:
         title = f"{node.name}#{idx if idx is not None else node.site}"
     plots = script.outputs.plots
     base, k = title, 2
-    while title in plots and script.outputs.plot_kinds.get(title + "\x00site") != node.site:
+    while title in plots and script._plot_sites.get(title) != node.site:
         title = f"{base} ({k})"
         k += 1
     return title
@@ -712,7 +715,7 @@ def _plot(script: Script, node: ir.BuiltinCall, env: _Env) -> Fn:
     values: list = []
     script.outputs.plots[title] = values
     script.outputs.plot_kinds[title] = name
-    script.outputs.plot_kinds[title + "\x00site"] = node.site  # internal marker, stripped in results
+    script._plot_sites[title] = node.site
     script.state.append(values)
     IX = script.IX
     if name in ("bgcolor", "barcolor"):

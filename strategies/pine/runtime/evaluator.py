@@ -235,6 +235,7 @@ class Script:
         self._builtin_hist: dict[str, tuple[Fn, list]] = {}
         self._alerted_bar = [-1]
         self._security_feeds: dict[str, Any] = {}
+        self._plot_sites: dict[str, int] = {}
         self._pre_bar: list[Callable[[int], None]] = []
         self._always_update: list[Fn] = []
         decl = program.declaration
