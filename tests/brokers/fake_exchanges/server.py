@@ -173,7 +173,7 @@ class Venue:
             )
             self.orders[order.id] = order
             marketable = type_ == "market" or (
-                type_ == "limit" and (side == "buy" and price >= market.price or side == "sell" and price <= market.price)
+                type_ == "limit" and ((side == "buy" and price >= market.price) or (side == "sell" and price <= market.price))
             )
             if marketable:
                 fill_qty = qty
