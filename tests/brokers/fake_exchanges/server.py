@@ -63,9 +63,9 @@ class FakeMarket:
     tick: Decimal
     step: Decimal
     min_qty: Decimal
-    min_notional: Decimal = D(0)
-    contract_size: Decimal = D(1)
-    price: Decimal = D(100)
+    min_notional: Decimal = D(0)  # noqa: RUF009 - Decimal is immutable
+    contract_size: Decimal = D(1)  # noqa: RUF009 - Decimal is immutable
+    price: Decimal = D(100)  # noqa: RUF009 - Decimal is immutable
 
 
 @dataclass
@@ -79,7 +79,7 @@ class FakeOrder:
     price: Decimal | None
     tif: str = "GTC"
     reduce_only: bool = False
-    filled: Decimal = D(0)
+    filled: Decimal = D(0)  # noqa: RUF009 - Decimal is immutable
     avg_price: Decimal | None = None
     status: str = "open"  # open | filled | cancelled | rejected
     created_ms: int = 0
