@@ -7,6 +7,7 @@ from collections import defaultdict
 from decimal import Decimal
 
 from django.db import connection
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Organization, User
@@ -62,7 +63,7 @@ def realized_pnl_today(owner_id: int | None) -> Decimal:
 
 
 def limits_for(owner_id: int) -> list[RiskLimits]:
-    return list(RiskLimits.objects.filter(owner_id=owner_id)) + list(RiskLimits.objects.filter(owner__isnull=True))
+    return list(RiskLimits.objects.filter(Q(owner_id=owner_id) | Q(owner__isnull=True)))
 
 
 def risk_block_reason(owner_id: int, *, account_id: int, symbol: str, opens_position: bool) -> str | None:

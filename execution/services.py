@@ -476,7 +476,7 @@ def _request_for(order: Order) -> OrderRequest:
 
 def _send(execution: AccountExecution, order: Order, service: BrokerService, *, resend: bool = False) -> None:
     if order.state == Order.State.NEW:
-        transition(order, Order.State.SUBMITTED, message="sent to the broker")
+        transition(order, Order.State.SUBMITTED, message="sent to the broker", push=False)
     elif resend:
         audit(AuditEvent.Stage.RETRY, signal=execution.signal, account_id=order.broker_account_id, order=order,
               message="not found at the broker; sending again with the same client order id")
@@ -538,7 +538,7 @@ def cancel_open_orders(owner_id: int, account_id: int, symbol: str, route: Accou
 # ----------------------------------------------------------------------------- order state
 
 
-def transition(order: Order, to_state: str, *, message: str = "", response: Any = None) -> bool:
+def transition(order: Order, to_state: str, *, message: str = "", response: Any = None, push: bool = True) -> bool:
     """Move the order to `to_state` if allowed, recording an OrderEvent and an audit step."""
     with transaction.atomic():
         locked = Order.objects.select_for_update().get(pk=order.pk)
@@ -552,12 +552,20 @@ def transition(order: Order, to_state: str, *, message: str = "", response: Any 
         locked.save(update_fields=["state", "last_error", "updated_at"])
         OrderEvent.objects.create(order=locked, from_state=previous, to_state=to_state, message=message[:500],
                                   broker_response=_jsonable(response))
-        signal = locked.execution.signal if locked.execution_id else None
-        audit(to_state, signal=signal, account_id=locked.broker_account_id, order=locked,
-              message=message or f"{previous} → {to_state}", data=_jsonable(response))
+        signal_id, alert_id = None, None
+        if locked.execution_id:
+            signal_id, alert_id = (
+                AccountExecution.objects.filter(pk=locked.execution_id)
+                .values_list("signal_id", "signal__alert_id").first() or (None, None)
+            )
+        AuditEvent.objects.create(
+            signal_id=signal_id, alert_id=alert_id, broker_account_id=locked.broker_account_id, order=locked,
+            stage=to_state, message=(message or f"{previous} → {to_state}")[:500], data=_jsonable(response),
+        )
     order.state = locked.state
     order.last_error = locked.last_error
-    _push_order(locked)
+    if push:
+        _push_order(locked)
     return True
 
 
@@ -593,12 +601,16 @@ def apply_result(order: Order, result: OrderResult, *, message: str = "") -> Ord
         order.save(update_fields=[*fields, "updated_at"])
     target = BROKER_STATE[result.status]
     text = message or result.reject_reason
+    changed = False
     if order.state == Order.State.SUBMITTED and target in (
         Order.State.PARTIALLY_FILLED, Order.State.FILLED, Order.State.CANCELLED, Order.State.EXPIRED
     ):
-        transition(order, Order.State.ACKNOWLEDGED, message="accepted by the broker", response=response)
-    if target != order.state or target == Order.State.PARTIALLY_FILLED:
-        transition(order, target, message=text, response=response)
+        changed |= transition(order, Order.State.ACKNOWLEDGED, message="accepted by the broker", response=response,
+                              push=False)
+    if target != order.state or (target == Order.State.PARTIALLY_FILLED and "filled_quantity" in fields):
+        changed |= transition(order, target, message=text, response=response, push=False)
+    if changed or fields:
+        _push_order(order)
     return order
 
 

@@ -20,6 +20,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from accounts.models import Organization
 from accounts.services import check_plan_limit
 from execution import brokerage
 from execution import services as execution_services
@@ -77,6 +78,11 @@ def _install_token(binding: WebhookBinding) -> str:
 # ----------------------------------------------------------------------------- bindings
 
 
+def _organization() -> Organization | None:
+    """The tenant of the current schema (schema_context does not set a real tenant object)."""
+    return Organization.objects.filter(schema_name=connection.schema_name).first()
+
+
 @dataclass
 class AccountLink:
     """How one broker account takes part in a binding (form/API input)."""
@@ -130,7 +136,7 @@ def create_binding(
 ) -> tuple[WebhookBinding, str]:
     """Create a binding; returns it with the plaintext token (shown once, only its hash is stored)."""
     count = WebhookBinding.objects.filter(owner=owner).count()
-    check_plan_limit(owner, "max_webhook_bindings", count + 1)
+    check_plan_limit(owner, "max_webhook_bindings", count + 1, _organization())
     with transaction.atomic():
         binding = WebhookBinding(owner=owner, name=name.strip() or "TradingView alerts")
         for key, value in options.items():
@@ -196,7 +202,7 @@ def set_binding_accounts(binding: WebhookBinding, links: list[AccountLink]) -> l
     ids = [link.broker_account_id for link in links]
     if len(set(ids)) != len(ids):
         raise ValidationError({"accounts": "an account can be linked only once"})
-    check_plan_limit(binding.owner, "max_accounts_per_binding", len(links))
+    check_plan_limit(binding.owner, "max_accounts_per_binding", len(links), _organization())
     for link in links:
         try:
             account = brokerage.get_account(link.broker_account_id)

@@ -8,7 +8,7 @@ import pytest
 
 os.environ["FOURPASS_ACCOUNT_PROVIDER"] = "tests.execution.fake_broker:FakeAccounts"
 
-from tests.execution import fake_broker  # noqa: E402
+from tests.execution import fake_broker
 
 _account_ids = itertools.count(1001)
 

@@ -42,7 +42,7 @@ def test_an_alert_fans_out_to_three_accounts_with_their_own_sizing_and_filters(
         as_alert = make_account(retail_tenant, pro_user)
         doubled = make_account(retail_tenant, pro_user)
         short_only = make_account(retail_tenant, pro_user)
-        binding, token = make_binding(pro_user, links=[
+        _binding, token = make_binding(pro_user, links=[
             link(as_alert),
             link(doubled, sizing_mode="multiplier", sizing_value="2"),
             link(short_only, direction="short_only"),
