@@ -30,6 +30,9 @@ class Harness:
     odd_price = D("19000.04")  # off the tick grid: must round to 19000.0
     rounded_qty = D("0.012")
     rounded_price = D("19000.0")
+    below_min_qty = D("0.0004")
+    # (quantity, limit price, expected message when the venue publishes a min notional of 5)
+    min_notional_case = (D("0.001"), D(1000), r"order value 1 \(0.001 x 1000\) is below the minimum notional 5")
 
     def close(self) -> None: ...
 
@@ -97,6 +100,45 @@ class CcxtHarness(Harness):
         self.server.stop()
 
 
+class AlpacaHarness(Harness):
+    name = "alpaca"
+    price = D(200)
+    qty = D(10)
+    huge_qty = D(100_000)
+    odd_qty = D("10.7")
+    odd_price = D("190.004")
+    rounded_qty = D(10)
+    rounded_price = D("190.00")
+    below_min_qty = D("0.4")
+    min_notional_case = None  # US stocks have no minimum order value
+
+    def __init__(self):
+        from brokers.core.alpaca_adapter import AlpacaBroker
+        from tests.brokers.fake_exchanges.alpaca import FakeAlpaca
+
+        market = FakeMarket("AAPL", "stock", "AAPL", "USD", tick=D("0.01"), step=D(1), min_qty=D(1), price=self.price)
+        self.venue = Venue([market], {"USD": D(100_000), "AAPL": D(10)})
+        self.fake = FakeAlpaca(self.venue, api_key="alpaca-key", secret="alpaca-secret")
+        self.server = FakeServer(self.fake).start()
+        self.broker = AlpacaBroker(api_key="alpaca-key", secret="alpaca-secret", url_override=self.server.url, timeout_seconds=0.6)
+        self.broker.retry_backoff = 0
+        self.symbol = parse_tradingview("NASDAQ:AAPL")
+
+    def venue_order(self, client_order_id: str):
+        return self.venue.find(client_id=client_order_id)
+
+    def orders_with_client_id(self, client_order_id: str) -> int:
+        return sum(1 for o in self.venue.orders.values() if o.client_id == client_order_id)
+
+    lose_next_placement_response = CcxtHarness.lose_next_placement_response
+    inject = CcxtHarness.inject
+    partial_fills = CcxtHarness.partial_fills
+    close = CcxtHarness.close
+
+    def trade_through(self, client_order_id: str) -> None:
+        self.venue.fill_open(self.venue_order(client_order_id).id)
+
+
 class _LosingEngine(PaperEngine):
     """Paper engine whose next answer is lost after the order was stored (a dropped DB response)."""
 
@@ -162,6 +204,7 @@ class PaperHarness(Harness):
 
 HARNESSES = {
     "paper": PaperHarness,
+    "alpaca": AlpacaHarness,
     **{
         f"{ex}-{kind}": (lambda ex=ex, kind=kind: CcxtHarness(ex, kind))
         for ex in ("binance", "gate", "bybit", "okx")
