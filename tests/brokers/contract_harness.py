@@ -139,6 +139,68 @@ class AlpacaHarness(Harness):
         self.venue.fill_open(self.venue_order(client_order_id).id)
 
 
+class ShioajiHarness(Harness):
+    """TWSE 2330 through the real adapter + ShioajiGateway over a fake ``sj.Shioaji`` API."""
+
+    name = "shioaji"
+    price = D(580)
+    qty = D(2000)  # shares = 2 common lots
+    huge_qty = D(1_000_000)
+    odd_qty = D("2000.7")
+    odd_price = D("580.4")
+    rounded_qty = D(2000)
+    rounded_price = D(580)
+    below_min_qty = D("0.4")
+    min_notional_case = None
+
+    def __init__(self):
+        from brokers.core.shioaji_adapter import ShioajiBroker, ShioajiGateway
+        from tests.brokers.fake_exchanges.shioaji_api import FakeShioajiApi
+
+        market = FakeMarket("2330", "stock", "2330", "TWD", tick=D(1), step=D(1), min_qty=D(1), price=self.price)
+        self.venue = Venue([market], {"TWD": D(2_000_000), "2330": D(2000)})
+        self.api = FakeShioajiApi(self.venue)
+        self.gateway = ShioajiGateway("sj-key", "sj-secret", simulation=True, api=self.api)
+        self.broker = ShioajiBroker(self.gateway)
+        self.broker.retry_backoff = 0
+        self.symbol = parse_tradingview("TWSE:2330")
+
+    def _trade_id(self, client_order_id: str) -> str:
+        from brokers.core.shioaji_adapter import custom_field_for
+
+        custom = custom_field_for(client_order_id)
+        return next(t.order.id for t in self.api.trades.values() if t.order.custom_field == custom)
+
+    def venue_order(self, client_order_id: str):
+        return self.venue.find(client_id=self._trade_id(client_order_id))
+
+    def orders_with_client_id(self, client_order_id: str) -> int:
+        from brokers.core.shioaji_adapter import custom_field_for
+
+        custom = custom_field_for(client_order_id)
+        return sum(1 for t in self.api.trades.values() if t.order.custom_field == custom and t.venue_order is not None)
+
+    def lose_next_placement_response(self) -> None:
+        self.api.lose_next = 1
+
+    def inject(self, kind: str, times: int = 1) -> None:
+        import shioaji as sj
+
+        if kind == "rate_limit":
+            self.api.raise_next.extend([sj.ServerError("rate limit exceeded: 25 orders per second")] * times)
+        elif kind == "unavailable":
+            self.api.raise_next.extend([sj.SystemMaintenance("system maintenance")] * times)
+        else:
+            self.api.reject_next.extend([kind] * times)
+
+    def partial_fills(self, ratio: D) -> None:
+        self.venue.fill_ratio = ratio
+
+    def trade_through(self, client_order_id: str) -> None:
+        self.api.trade_through(self._trade_id(client_order_id))
+        self.api.deliver_events()
+
+
 class _LosingEngine(PaperEngine):
     """Paper engine whose next answer is lost after the order was stored (a dropped DB response)."""
 
@@ -205,6 +267,7 @@ class PaperHarness(Harness):
 HARNESSES = {
     "paper": PaperHarness,
     "alpaca": AlpacaHarness,
+    "shioaji": ShioajiHarness,
     **{
         f"{ex}-{kind}": (lambda ex=ex, kind=kind: CcxtHarness(ex, kind))
         for ex in ("binance", "gate", "bybit", "okx")

@@ -186,7 +186,7 @@ class Venue:
             return order
 
     def _check_funds(self, market: FakeMarket, side: str, qty: Decimal, price: Decimal, reduce_only: bool) -> None:
-        if market.kind == "swap":
+        if market.kind in ("swap", "future"):
             if reduce_only:
                 held = self.positions.get(market.native, (D(0), D(0)))[0]
                 if held == 0 or (held > 0) == (side == "buy"):
@@ -212,7 +212,7 @@ class Venue:
         order.avg_price = price if order.avg_price is None else (order.avg_price * before + price * qty) / order.filled
         order.status = "filled" if order.remaining == 0 else "open"
         sign = 1 if order.side == "buy" else -1
-        if market.kind == "swap":
+        if market.kind in ("swap", "future"):
             held, entry = self.positions.get(market.native, (D(0), D(0)))
             new = held + sign * qty
             self.positions[market.native] = (new, price if held == 0 or (held > 0) != (new > 0) else entry)
