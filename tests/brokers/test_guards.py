@@ -65,7 +65,7 @@ def test_extended_session_accepts_premarket_orders():
 
 def test_pdt_flagged_account_below_minimum_cannot_day_trade():
     account = AccountInfo(equity=D(20_000), is_margin_account=True, pattern_day_trader=True, daytrade_count=4)
-    with pytest.raises(DayTradeRuleViolation, match="pattern day trader.*20,000.00 is below the 25,000"):
+    with pytest.raises(DayTradeRuleViolation, match=r"pattern day trader.*20,000.00 is below the 25,000"):
         check_day_trade(buy(side=Side.SELL), account, is_day_trade=True)
 
 
@@ -83,7 +83,7 @@ def test_account_above_minimum_may_day_trade():
 def test_broker_without_pdt_flags_only_checks_day_trading_buying_power():
     # a broker on FINRA's intraday margin standard no longer reports PDT status
     account = AccountInfo(equity=D(5_000), daytrading_buying_power=D(500))
-    with pytest.raises(DayTradeRuleViolation, match="exceeds the day-trading buying power 500.00"):
+    with pytest.raises(DayTradeRuleViolation, match=r"exceeds the day-trading buying power 500\.00"):
         check_day_trade(buy(side=Side.SELL), account, is_day_trade=True, order_value=D(1000))
     check_day_trade(buy(side=Side.SELL), account, is_day_trade=True, order_value=D(400))
 
