@@ -75,7 +75,7 @@ def test_plan_limits_the_number_of_accounts(trader):
     limit = trader.plan.max_broker_accounts
     for n in range(limit):
         services.create_broker_account(trader, name=f"Paper {n}", kind="paper")
-    with pytest.raises(ValidationError, match=f"allows {limit} broker accounts"):
+    with pytest.raises(ValidationError, match=f"allows at most {limit} broker accounts"):
         services.create_broker_account(trader, name="One too many", kind="paper")
 
 
