@@ -23,9 +23,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from brokers.core.models import OrderRequest, OrderType, Side  # noqa: E402
-from brokers.core.paper import PaperBroker, PaperState, Quote  # noqa: E402
-from brokers.core.symbols import parse_tradingview  # noqa: E402
+from brokers.core.models import OrderRequest, OrderType, Side
+from brokers.core.paper import PaperBroker, PaperState, Quote
+from brokers.core.symbols import parse_tradingview
 
 BTC = parse_tradingview("BINANCE:BTCUSDT")
 QUOTE = Quote(bid=D("19999.9"), ask=D("20000.1"), last=D(20000))
