@@ -27,6 +27,8 @@ STATUS = {"open": "New", "filled": "Filled", "cancelled": "Cancelled"}
 
 class FakeBybit(FakeExchange):
     name = "bybit"
+    place_route = ("POST", "/v5/order/create")
+    rate_limit = (200, {"retCode": 10006, "retMsg": "Too many visits!", "result": {}, "retExtInfo": {}, "time": 0})
 
     def verify(self, request: Request) -> Response | None:
         if request.header("X-BAPI-API-KEY") != self.api_key:
@@ -48,10 +50,13 @@ class FakeBybit(FakeExchange):
     def _ok(self, result) -> Response:
         return Response(200, {"retCode": 0, "retMsg": "OK", "result": result, "retExtInfo": {}, "time": int(time.time() * 1000)})
 
+    def context(self, request: Request) -> None:
+        body = request.json if request.body else {}
+        self._category = request.query.get("category") or (body or {}).get("category", "spot")
+
     def route(self, request: Request) -> Response:
         path = request.path
         q = request.query
-        self._category = q.get("category") or (request.json or {}).get("category", "spot") if request.body else q.get("category", "spot")
         if path == "/v5/market/instruments-info":
             kind = "swap" if q["category"] == "linear" else "spot"
             rows = [self._instrument(m) for m in self.venue.markets.values() if m.kind == kind]

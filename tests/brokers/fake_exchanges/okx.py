@@ -31,6 +31,8 @@ STATE = {"open": "live", "filled": "filled", "cancelled": "canceled"}
 
 class FakeOkx(FakeExchange):
     name = "okx"
+    place_route = ("POST", "/trade/batch-orders")
+    rate_limit = (429, {"code": "50011", "msg": "Rate limit reached. Please refer to API documentation and throttle requests accordingly.", "data": []})
 
     def verify(self, request: Request) -> Response | None:
         if request.header("OK-ACCESS-KEY") != self.api_key:
