@@ -206,8 +206,8 @@ def set_binding_accounts(binding: WebhookBinding, links: list[AccountLink]) -> l
     for link in links:
         try:
             account = brokerage.get_account(link.broker_account_id)
-        except brokerage.AccountUnavailable:
-            raise ValidationError({"accounts": f"account {link.broker_account_id} does not exist"}) from None
+        except brokerage.AccountUnavailable as error:
+            raise ValidationError({"accounts": str(error)}) from None
         if account.owner_id != binding.owner_id:
             raise ValidationError({"accounts": f"account {link.broker_account_id} does not exist"})
         _validate_link(link)
