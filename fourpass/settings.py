@@ -43,6 +43,7 @@ SHARED_APPS = [
     "channels",
     "backtests.marketdata",
     "bridges",
+    "webhooks.routing",
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
