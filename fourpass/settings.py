@@ -52,6 +52,7 @@ TENANT_APPS = [
     "execution",
     "webhooks",
     "brokers",
+    "execution.trading",
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
