@@ -100,7 +100,7 @@
     var form = ticket();
     if (!info || !form) return;
     var quantity = form.querySelector("#ticket-quantity");
-    if (quantity && !clean(quantity.value)) quantity.value = info.dataset.minQty;
+    if (quantity) quantity.placeholder = "min " + info.dataset.minQty;
     var help = form.querySelector("[data-quantity-help]");
     if (help) help.textContent = "Lot " + info.dataset.qtyStep + " · minimum " + info.dataset.minQty;
     var priceHelp = form.querySelector("[data-price-help]");
@@ -108,12 +108,14 @@
     syncSide();
   }
 
+  var chosenSymbol = "";
   function chooseSymbol(symbol) {
     var input = document.getElementById("ticket-symbol");
     var results = document.getElementById("symbol-results");
     if (!input) return;
     var changed = input.value !== symbol;
     input.value = symbol;
+    chosenSymbol = symbol;
     if (results) { results.hidden = true; input.setAttribute("aria-expanded", "false"); }
     if (changed) {
       var price = document.getElementById("ticket-limit");
@@ -207,7 +209,9 @@
   function onPointerDown(event) {
     if (event.pointerType === "mouse" || !event.isPrimary) return;
     if (event.target.closest("input, select, textarea, [data-no-swipe]")) return;
-    drag = { id: event.pointerId, x: event.clientX, y: event.clientY, t: performance.now(), axis: null, samples: [] };
+    var now = performance.now();
+    drag = { id: event.pointerId, x: event.clientX, y: event.clientY, t: now, axis: null,
+             samples: [{ x: event.clientX, t: now }] };
   }
   function onPointerMove(event) {
     if (!drag || event.pointerId !== drag.id) return;
@@ -233,6 +237,8 @@
     setTimeout(function () { panel.classList.remove("settling"); }, 200);
     if (state.axis !== "x" || event.type === "pointercancel") return;
     var dx = event.clientX - state.x;
+    state.samples.push({ x: event.clientX, t: performance.now() });
+    if (state.samples.length > 7) state.samples.shift();
     var velocity = 0;
     if (state.samples.length > 1) {
       var first = state.samples[0], end = state.samples[state.samples.length - 1];
@@ -280,6 +286,8 @@
       url.searchParams.set("account", account.value);
       window.location.assign(url.toString());
     });
+    var symbol = document.getElementById("ticket-symbol");
+    if (symbol) chosenSymbol = symbol.value.trim().toUpperCase();
     syncSide();
   }
 
@@ -298,7 +306,11 @@
   });
   document.addEventListener("change", function (event) {
     if (event.target.closest("#ticket input[name=side], #ticket input[name=order_type]")) syncSide();
-    if (event.target.id === "ticket-symbol") chooseSymbol(event.target.value.trim().toUpperCase());
+    if (event.target.id === "ticket-symbol") {
+      var typed = event.target.value.trim().toUpperCase();
+      // a typed full ticker (EXCHANGE:SYMBOL) is taken as is; a fragment waits for a pick from the list
+      if (typed.indexOf(":") > 0 && typed !== chosenSymbol) chooseSymbol(typed);
+    }
   });
   document.addEventListener("keydown", function (event) {
     if (event.key === "Escape") {
@@ -320,7 +332,8 @@
     else if (target.id === "ticket-instrument") instrumentLoaded();
     else if (target.id === "symbol-results") {
       var input = document.getElementById("ticket-symbol");
-      target.hidden = document.activeElement !== input || !target.querySelector("li");
+      target.hidden = document.activeElement !== input || !target.querySelector("li") ||
+        (input && input.value.trim().toUpperCase() === chosenSymbol);
       if (input) input.setAttribute("aria-expanded", target.hidden ? "false" : "true");
     } else if (target.id === "tab-panel") {
       var content = target.querySelector(".tab-content");

@@ -29,6 +29,7 @@ def choose_btc(page) -> None:
     page.fill("#ticket-symbol", "btcusdt")
     page.click("#symbol-results .symbol-option[data-symbol='BINANCE:BTCUSDT']")
     page.wait_for_selector("[data-instrument][data-symbol='BINANCE:BTCUSDT']")
+    page.wait_for_load_state("networkidle")
 
 
 @pytest.mark.parametrize(("width", "height"), SIZES)
@@ -53,6 +54,7 @@ def test_an_order_from_the_ticket_appears_live_in_the_open_orders_tab(running_ap
     assert sheet.locator("[data-confirm-qty]").inner_text() == "0.01"
     assert "BINANCE:BTCUSDT" in sheet.inner_text()
     assert "USDT" in sheet.locator("[data-confirm-value]").inner_text()
+    trader.wait_for_timeout(300)  # the sheet's slide-in
     trader.screenshot(path=str(ARTIFACTS / f"trade-confirm-{width}x{height}.png"))
     trader.click("[data-confirm]")
     trader.wait_for_selector("[data-outcome=ok]", timeout=20_000)
@@ -180,7 +182,8 @@ def test_viewport_tap_targets_and_no_horizontal_overflow(running_app, browser, w
     viewport = page.get_attribute("meta[name=viewport]", "content")
     assert "width=device-width" in viewport and "initial-scale=1" in viewport
     choose_btc(page)
-    page.check("#kind-limit", force=True)  # shows the limit price stepper too
+    page.click("label[for=kind-limit]")  # shows the limit price stepper too
+    page.wait_for_selector("[data-limit-field]", state="visible")
     small = page.eval_on_selector_all(
         TAP_TARGETS,
         """els => els.filter(e => e.offsetParent !== null).map(e => {
