@@ -202,8 +202,8 @@
   }
 
   // Swipe: horizontal drags on the panel (touch or pen) switch tabs past a distance or a flick velocity.
-  var SWIPE_DISTANCE = 0.22; // of the panel width
-  var FLICK_VELOCITY = 0.45; // px per ms
+  var SWIPE_DISTANCE = 0.3; // of the panel width
+  var FLICK_VELOCITY = 0.3; // px per ms
   var FLICK_MIN_DISTANCE = 30;
   var drag = null;
   function onPointerDown(event) {
@@ -237,13 +237,13 @@
     setTimeout(function () { panel.classList.remove("settling"); }, 200);
     if (state.axis !== "x" || event.type === "pointercancel") return;
     var dx = event.clientX - state.x;
-    state.samples.push({ x: event.clientX, t: performance.now() });
-    if (state.samples.length > 7) state.samples.shift();
-    var velocity = 0;
-    if (state.samples.length > 1) {
-      var first = state.samples[0], end = state.samples[state.samples.length - 1];
-      velocity = (end.x - first.x) / Math.max(1, end.t - first.t);
-    }
+    // velocity over the last ~100 ms of movement (pointermoves may be coalesced, so keep at least two
+    // samples); a finger that rested before lifting made no flick
+    var end = state.samples[state.samples.length - 1];
+    var recent = state.samples.filter(function (s) { return end.t - s.t <= 100; });
+    var first = recent.length > 1 ? recent[0] : state.samples[0];
+    var velocity = (end.x - first.x) / Math.max(1, end.t - first.t);
+    if (performance.now() - end.t > 120) velocity = 0;
     var far = Math.abs(dx) > panel.clientWidth * SWIPE_DISTANCE;
     var flick = Math.abs(dx) > FLICK_MIN_DISTANCE && Math.abs(velocity) > FLICK_VELOCITY && (velocity < 0) === (dx < 0);
     if (!far && !flick) return;

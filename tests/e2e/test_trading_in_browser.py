@@ -110,7 +110,7 @@ def test_swiping_the_panel_switches_tabs_and_the_url_follows(running_app, browse
     assert selected_tab(page) == "orders"
 
     x, y = panel_point(page)
-    swipe(page, cdp, x - 30, x + 30, y, steps=3, duration_ms=60)  # short but fast: a flick to the right
+    swipe(page, cdp, x - 40, x + 40, y, steps=3, duration_ms=30)  # short but fast: a flick to the right
     page.wait_for_url("**/trade/positions/**")
     page.wait_for_selector("#tab-panel .tab-content[data-tab=positions]")
     assert selected_tab(page) == "positions"
