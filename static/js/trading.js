@@ -313,6 +313,19 @@
     }
   });
   document.addEventListener("keydown", function (event) {
+    // arrow keys move between the symbol input and its suggestions
+    var inField = event.target.closest && event.target.closest(".symbol-field");
+    if (inField && (event.key === "ArrowDown" || event.key === "ArrowUp")) {
+      var options = Array.prototype.slice.call(document.querySelectorAll("#symbol-results:not([hidden]) .symbol-option"));
+      if (options.length) {
+        event.preventDefault();
+        var at = options.indexOf(event.target);
+        var next = event.key === "ArrowDown" ? Math.min(at + 1, options.length - 1) : at - 1;
+        if (next < 0) document.getElementById("ticket-symbol").focus();
+        else options[next].focus();
+        return;
+      }
+    }
     if (event.key === "Escape") {
       closeSheet();
       var results = document.getElementById("symbol-results");

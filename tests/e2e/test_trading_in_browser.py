@@ -1,6 +1,8 @@
 """The trade screen in headless Chromium at phone (375x812) and desktop (1440x900) sizes, against the app as
 `scripts/dev.py run` starts it (demo user with a paper account; the paper broker prices BINANCE:BTCUSDT)."""
 
+import time
+
 import pytest
 from django.conf import settings
 
@@ -56,12 +58,14 @@ def test_an_order_from_the_ticket_appears_live_in_the_open_orders_tab(running_ap
     assert "USDT" in sheet.locator("[data-confirm-value]").inner_text()
     trader.wait_for_timeout(300)  # the sheet's slide-in
     trader.screenshot(path=str(ARTIFACTS / f"trade-confirm-{width}x{height}.png"))
+    started = time.monotonic()
     trader.click("[data-confirm]")
     trader.wait_for_selector("[data-outcome=ok]", timeout=20_000)
     assert "Bought 0.01 BINANCE:BTCUSDT" in sheet.inner_text()
     trader.screenshot(path=str(ARTIFACTS / f"trade-outcome-{width}x{height}.png"))
 
     watcher.wait_for_function(f"document.querySelectorAll('#order-rows tr').length > {rows_before}", timeout=20_000)
+    print(f"\n[{width}x{height}] confirm tap -> order row on the other page: {(time.monotonic() - started) * 1000:.0f} ms")
     newest = watcher.locator("#order-rows tr").first
     assert "BINANCE:BTCUSDT" in newest.inner_text()
     watcher.wait_for_function("document.querySelector('#order-rows tr').className.includes('state-filled')")
