@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 
 from backtests.marketdata.models import MarketSeries
 from brokers.core.errors import BrokerError, SymbolError
-from brokers.core.symbols import parse_tradingview
+from brokers.core.symbols import CCXT_IDS, parse_tradingview
 from brokers.models import BrokerAccount
 from brokers.selectors import broker_accounts_for
 from brokers.services import get_broker_service
@@ -36,11 +36,24 @@ def selected_account(user, account_id: str | int | None) -> BrokerAccount | None
     return accounts.first()
 
 
-def tradable(symbol: str) -> bool:
+ALPACA_VENUES = {"NASDAQ", "NYSE", "AMEX", "ARCA", "BATS"}
+SHIOAJI_VENUES = {"TWSE", "TPEX", "TAIFEX"}
+
+
+def tradable(symbol: str, account: BrokerAccount | None = None) -> bool:
+    """Does the ticker parse, and can `account`'s broker trade that venue? (Paper trades every venue.)"""
     try:
-        parse_tradingview(symbol)
+        parsed = parse_tradingview(symbol)
     except SymbolError:
         return False
+    if account is None or account.kind == BrokerAccount.Kind.PAPER:
+        return True
+    if account.kind == BrokerAccount.Kind.CCXT:
+        return CCXT_IDS.get(parsed.venue) == account.exchange
+    if account.kind == BrokerAccount.Kind.ALPACA:
+        return parsed.venue in ALPACA_VENUES
+    if account.kind == BrokerAccount.Kind.SHIOAJI:
+        return parsed.venue in SHIOAJI_VENUES
     return True
 
 
@@ -57,8 +70,8 @@ def search_symbols(user, query: str, account: BrokerAccount | None, limit: int =
         seen.setdefault(symbol.upper(), None)
     for symbol in MarketSeries.objects.order_by("symbol").values_list("symbol", flat=True).distinct():
         seen.setdefault(symbol.upper(), None)
-    matches = [s for s in seen if tradable(s) and (not needle or needle in s or needle in s.split(":", 1)[-1])]
-    if needle and ":" in needle and needle not in matches and tradable(needle):
+    matches = [s for s in seen if (not needle or needle in s) and tradable(s, account)]
+    if needle and ":" in needle and needle not in matches and tradable(needle, account):
         matches.insert(0, needle)
     return matches[:limit]
 

@@ -148,3 +148,18 @@ def test_symbol_search_offers_known_tradable_series_and_hides_untradable_ones(we
     html = web.get("/trade/ticket/symbols/", {"symbol": "btc"}, **HX).content.decode()
     assert 'data-symbol="BINANCE:BTCUSDT"' in html
     assert "BITSTAMP" not in html
+
+
+def test_symbol_search_only_offers_venues_the_accounts_broker_trades(retail_tenant, trader, btc_price):
+    from backtests.marketdata.services import get_or_create_series
+    from brokers.models import BrokerAccount
+    from execution.trading.selectors import search_symbols
+
+    with schema_context("public"):
+        get_or_create_series("NASDAQ:GOOG", "1D")
+    with schema_context(retail_tenant.schema_name):
+        bybit = BrokerAccount.objects.create(owner=trader, name="Bybit", kind="ccxt", exchange="bybit")
+        alpaca = BrokerAccount.objects.create(owner=trader, name="Alpaca", kind="alpaca", market_type="stock")
+        assert "BINANCE:BTCUSDT" not in search_symbols(trader, "", bybit)
+        assert search_symbols(trader, "bybit:ethusdt", bybit) == ["BYBIT:ETHUSDT"]  # typed in full: offered
+        assert search_symbols(trader, "", alpaca) == ["NASDAQ:GOOG"]
