@@ -196,6 +196,13 @@ def test_viewport_tap_targets_and_no_horizontal_overflow(running_app, browser, w
            }).filter(([, w, h]) => w < 44 || h < 44)""",
     )
     assert small == []
+    page.click("label[for=kind-market]")
+    page.fill("#ticket-quantity", "0.00001")  # worth under the 5 USDT minimum
+    page.click("[data-review]")
+    page.wait_for_selector("#ticket-feedback li[data-field=quantity]")
+    assert "below the minimum" in page.inner_text("#ticket-feedback")
+    assert page.locator("#ticket-sheet").is_hidden()
+    page.screenshot(path=str(ARTIFACTS / f"trade-ticket-error-{width}x{height}.png"))
     for tab in ("positions", "orders", "alerts", "deployments"):
         page.goto(f"{running_app}/trade/{tab}/")
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
