@@ -48,7 +48,7 @@ strategy(title: const string, shorttitle: const string = na, overlay: const bool
 indicator(title: const string, shorttitle: const string = na, overlay: const bool = false, format: const string = "inherit", precision: const int = na, scale: const string = na, max_bars_back: const int = na, timeframe: const string = na, timeframe_gaps: const bool = true, explicit_plot_zorder: const bool = false, max_lines_count: const int = 50, max_labels_count: const int = 50, max_boxes_count: const int = 50, calc_bars_count: const int = 0, max_polylines_count: const int = 50, dynamic_requests: const bool = true, behind_chart: const bool = true) -> void
 library(title: const string, overlay: const bool = false, dynamic_requests: const bool = true) -> void
 # ---------------------------------------------------------------- inputs
-input(defval: const any, title: const string = na, tooltip: const string = na, inline: const string = na, group: const string = na, display: const string = na, active: input bool = true, confirm: const bool = false) -> input T
+input(defval: series any, title: const string = na, tooltip: const string = na, inline: const string = na, group: const string = na, display: const string = na, active: input bool = true, confirm: const bool = false) -> input T
 input.int(defval: const int, title: const string = na, minval: const int = na, maxval: const int = na, step: const int = 1, options: any = na, tooltip: const string = na, inline: const string = na, group: const string = na, confirm: const bool = false, display: const string = na, active: input bool = true) -> input int
 input.float(defval: const float, title: const string = na, minval: const float = na, maxval: const float = na, step: const float = na, options: any = na, tooltip: const string = na, inline: const string = na, group: const string = na, confirm: const bool = false, display: const string = na, active: input bool = true) -> input float
 input.bool(defval: const bool, title: const string = na, tooltip: const string = na, inline: const string = na, group: const string = na, confirm: const bool = false, display: const string = na, active: input bool = true) -> input bool
@@ -161,7 +161,9 @@ ta.crossunder(source1: series number, source2: series number) -> series bool
 ta.rising(source: series number, length: series int) -> series bool
 ta.falling(source: series number, length: series int) -> series bool
 ta.cum(source: series number) -> series float
-ta.vwap(source: series number, anchor: series bool = na, stdev_mult: series number = na) -> series float
+ta.vwap(source: series number) -> series float
+ta.vwap(source: series number, anchor: series bool) -> series float
+ta.vwap(source: series number, anchor: series bool, stdev_mult: series number) -> [series float, series float, series float]
 ta.pivothigh(source: series number, leftbars: series int, rightbars: series int) -> series float
 ta.pivothigh(leftbars: series int, rightbars: series int) -> series float
 ta.pivotlow(source: series number, leftbars: series int, rightbars: series int) -> series float

@@ -74,6 +74,16 @@ class Checker:
         self.in_function: str | None = None
         self.loop_depth = 0
         self.pending_input_name: str | None = None
+        self.source_lines: list[str] = []
+
+    def text(self, e: ir.Expr) -> str:
+        """Source text of an expression for messages (TradingView quotes the argument as written)."""
+        sp = e.span
+        if sp.line == sp.end_line and 0 < sp.line <= len(self.source_lines):
+            txt = self.source_lines[sp.line - 1][sp.col - 1 : sp.end_col - 1].strip()
+            if 0 < len(txt) <= 60:
+                return txt
+        return _short(e)
 
     # ------------------------------------------------------------------------------------ helpers
     def err(self, msg: str, span: Span, code: str = "error") -> None:
@@ -1107,7 +1117,8 @@ class Checker:
                 pass
         if name == "request.security":
             lookahead = kwargs.get("lookahead")
-            if isinstance(lookahead, ir.Const) and lookahead.value == "lookahead_on":
+            expr_arg = bound[2] if len(bound) > 2 else None
+            if isinstance(lookahead, ir.Const) and lookahead.value == "lookahead_on" and not isinstance(expr_arg, ir.Index):
                 self.warn(
                     "request.security() with lookahead=barmerge.lookahead_on uses future data on historical bars",
                     lookahead.span,
@@ -1193,7 +1204,7 @@ class Checker:
             if msg is not None:
                 want_q = p.qualifier or "series"
                 self.err(
-                    f"Cannot call '{name}' with argument '{p.name}'='{_short(a)}'. An argument of '{describe(aty)}' type was used but a '{want_q} {msg}' is expected",
+                    f"Cannot call '{name}' with argument '{p.name}'='{self.text(a)}'. An argument of '{describe(aty)}' type was used but a '{want_q} {msg}' is expected",
                     a.span,
                     "type",
                 )
@@ -1201,7 +1212,7 @@ class Checker:
             if p.qualifier in ("const", "input", "simple") and _qrank(aty.qualifier) > _qrank(p.qualifier):
                 if aty.base in B_PRIMS or aty.base in self.enums:
                     self.err(
-                        f"Cannot call '{name}' with argument '{p.name}'='{_short(a)}'. An argument of '{describe(aty)}' type was used but a '{p.qualifier} {aty.base}' is expected",
+                        f"Cannot call '{name}' with argument '{p.name}'='{self.text(a)}'. An argument of '{describe(aty)}' type was used but a '{p.qualifier} {aty.base}' is expected",
                         a.span,
                         "qualifier",
                     )
@@ -1321,8 +1332,13 @@ class Checker:
             if options is None:
                 options = list(self.enums[defexpr.ty.base].members)
             values["options"] = options
-        if defexpr is not None and kind != "source" and defexpr.ty is not None and "defval" in values:
-            pass
+        if fn == "input" and kind != "source" and defexpr is not None and defexpr.ty is not None:
+            if _qrank(defexpr.ty.qualifier) > _qrank("const"):
+                self.err(
+                    f"Cannot call 'input' with argument 'defval'='{self.text(defexpr)}'. An argument of '{describe(defexpr.ty)}' type was used but a 'const {defexpr.ty.base}' is expected",
+                    defexpr.span,
+                    "qualifier",
+                )
         options = values.get("options")
         if isinstance(options, tuple):
             options = list(options)
@@ -1464,7 +1480,7 @@ def const_value(e: ir.Expr) -> tuple[bool, Any]:
 
 
 def check_program(
-    nodes: list[A.Node], version: int | None, sink: DiagnosticSink
+    nodes: list[A.Node], version: int | None, sink: DiagnosticSink, source: str = ""
 ) -> tuple[ir.Program, list[InputSpec], list[PlotSpec], DeclarationSpec | None]:
     if version is None:
         sink.warning(
@@ -1477,7 +1493,9 @@ def check_program(
             Span(1, 1, 1, 1),
             "version",
         )
-        version = DEFAULT_VERSION
+        # older versions differ too much (study(), security(), no namespaces): do not flood with errors
+        return ir.Program(version, None, []), [], [], None
     checker = Checker(sink, version)
+    checker.source_lines = source.split("\n")
     program = checker.check(nodes)
     return program, checker.inputs, checker.plots, checker.declaration

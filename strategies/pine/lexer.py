@@ -172,6 +172,9 @@ def split_logical_lines(source: str, sink: DiagnosticSink) -> tuple[list[Logical
         tokens, delta = tokenize_line(raw, lineno, nlead, sink)
         if not tokens:
             continue
+        if depth > 0 and width == 0 and tokens[0].value not in (")", "]"):
+            # an unindented line inside open brackets: almost certainly a missing ')' -- resync here
+            depth = 0
         if current is not None and (depth > 0 or width % 4 != 0):
             current.tokens.extend(tokens)
         else:

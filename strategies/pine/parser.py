@@ -14,6 +14,7 @@ from .ir import Span, TypeRef
 from .lexer import LogicalLine, Token, split_logical_lines
 
 MAX_DEPTH = 100
+MAX_BLOCK_DEPTH = 40
 BINARY_PREC = {
     "or": 2,
     "and": 3,
@@ -138,6 +139,10 @@ class Parser:
         """Parse the lines at exactly ``level`` following the current line."""
         saved = (self.toks, self.pos, self.depth)
         body: list[A.Node] = []
+        if level > MAX_BLOCK_DEPTH:
+            raise PineSyntaxError(
+                f"Blocks are nested too deeply (more than {MAX_BLOCK_DEPTH} levels)", header.span, "limit"
+            )
         if self.li >= len(self.lines) or self.lines[self.li].level < level:
             self.toks, self.pos, self.depth = saved
             raise PineSyntaxError(
@@ -214,7 +219,12 @@ class Parser:
                 return self.parse_declaration(level, mode="plain", start=t)
             if nxt.kind == "OP" and nxt.value == "(" and self._looks_like_funcdef():
                 return self.parse_funcdef(level, is_method=False)
-            if t.value in QUALIFIER_WORDS or nxt.kind == "ID" or (nxt.kind == "OP" and nxt.value == "<"):
+            if (
+                t.value in QUALIFIER_WORDS
+                or nxt.kind == "ID"
+                or (nxt.kind == "OP" and nxt.value == "<")
+                or (nxt.kind == "OP" and nxt.value == "[" and self.peek(2).value == "]")
+            ):
                 decl = self._try_typed_declaration(level, t)
                 if decl is not None:
                     return decl

