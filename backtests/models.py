@@ -98,6 +98,14 @@ class BacktestRun(models.Model):
         return int(100 * self.bars_done / self.bars_total) if self.bars_total else 0
 
     @property
+    def error_source_line(self) -> str:
+        """The Pine source line the error points at (for showing it under the message)."""
+        if not self.error_line:
+            return ""
+        lines = self.strategy_version.source.splitlines()
+        return lines[self.error_line - 1] if 0 < self.error_line <= len(lines) else ""
+
+    @property
     def duration_seconds(self) -> float | None:
         if self.started_at and self.finished_at:
             return (self.finished_at - self.started_at).total_seconds()
@@ -115,6 +123,9 @@ class BacktestResult(models.Model):
     buy_and_hold = models.JSONField(default=list)
     plots = models.JSONField(default=dict, help_text="{title: [values aligned with times]}")
     trade_count = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"Result of run {self.run_id}"
 
 
 class BacktestTrade(models.Model):
