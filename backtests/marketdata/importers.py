@@ -77,18 +77,26 @@ def _times_ms(raw: pd.Series, timezone: str) -> np.ndarray:
         scale = 1.0 if np.nanmax(np.abs(values)) > 1e11 else 1000.0  # seconds before ~5138 AD otherwise ms
         return np.round(values * scale).astype(np.int64)
     text = raw.astype("string").str.strip()
-    parsed = pd.to_datetime(text, errors="coerce", format="ISO8601", utc=False)
-    if parsed.isna().any() and not pd.api.types.is_datetime64_any_dtype(parsed.dtype):
-        parsed = pd.to_datetime(text, errors="coerce", utc=False)
-    if not pd.api.types.is_datetime64_any_dtype(parsed.dtype):
-        # mixed offsets (e.g. -05:00 and -04:00 across DST) come back as objects: parse them as UTC instants
-        parsed = pd.to_datetime(text, errors="coerce", utc=True, format="ISO8601")
+    present = text.notna() & (text != "")
+    missing = np.flatnonzero(~present.to_numpy(dtype=bool, na_value=False))
+    if missing.size:
+        raise BadFileError(int(missing[0]) + 2, "time is missing")
+    has_offset = text.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True).to_numpy(dtype=bool, na_value=False)
+    if has_offset.any() and not has_offset.all():
+        row = int(np.flatnonzero(has_offset != has_offset[0])[0])
+        raise BadFileError(row + 2, f"time '{raw.iloc[row]}' mixes times with and without a UTC offset")
+    with_offset = bool(has_offset[0])
+    parsed = pd.to_datetime(text, errors="coerce", format="ISO8601", utc=with_offset)
+    failed = parsed.isna().to_numpy()
+    if failed.any():
+        retry = pd.to_datetime(text[failed], errors="coerce", format="mixed", utc=with_offset)
+        parsed = parsed.copy()
+        parsed[failed] = retry
     bad = np.flatnonzero(parsed.isna().to_numpy())
     if bad.size:
         row = int(bad[0])
-        value = raw.iloc[row]
-        raise BadFileError(row + 2, "time is missing" if pd.isna(value) or not str(value).strip() else f"time '{value}' is not a date/time")
-    if parsed.dt.tz is None:
+        raise BadFileError(row + 2, f"time '{raw.iloc[row]}' is not a date/time")
+    if not with_offset:
         try:
             parsed = parsed.dt.tz_localize(timezone, ambiguous="raise", nonexistent="raise")
         except Exception as error:
