@@ -66,7 +66,7 @@ def _local_seconds(times_ms: np.ndarray, timezone: str) -> np.ndarray:
         return np.zeros(0, dtype=np.int64)
     stamps = pd.to_datetime(times_ms, unit="ms", utc=True)
     local = stamps.tz_convert(timezone or "UTC").tz_localize(None)
-    return (local.asi8 // 1_000_000_000).astype(np.int64)
+    return local.as_unit("s").asi8.astype(np.int64)
 
 
 def _rounded(values: list, digits: int = 8) -> list:

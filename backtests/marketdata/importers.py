@@ -84,7 +84,10 @@ def _times_ms(raw: pd.Series, timezone: str) -> np.ndarray:
     has_offset = text.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True).to_numpy(dtype=bool, na_value=False)
     if has_offset.any() and not has_offset.all():
         row = int(np.flatnonzero(has_offset != has_offset[0])[0])
-        raise BadFileError(row + 2, f"time '{raw.iloc[row]}' mixes times with and without a UTC offset")
+        value = raw.iloc[row]
+        if pd.isna(pd.to_datetime(str(value), errors="coerce", format="mixed")):
+            raise BadFileError(row + 2, f"time '{value}' is not a date/time")
+        raise BadFileError(row + 2, f"time '{value}' mixes times with and without a UTC offset")
     with_offset = bool(has_offset[0])
     parsed = pd.to_datetime(text, errors="coerce", format="ISO8601", utc=with_offset)
     failed = parsed.isna().to_numpy()
@@ -101,7 +104,7 @@ def _times_ms(raw: pd.Series, timezone: str) -> np.ndarray:
             parsed = parsed.dt.tz_localize(timezone, ambiguous="raise", nonexistent="raise")
         except Exception as error:
             raise BadFileError(1, f"times are not valid in time zone {timezone}: {error}") from error
-    return (parsed.dt.tz_convert("UTC").astype("int64") // 1_000_000).to_numpy(dtype=np.int64)
+    return parsed.dt.tz_convert("UTC").dt.as_unit("ms").astype("int64").to_numpy(dtype=np.int64)
 
 
 def read_ohlcv_csv(source: str | Path | IO, timezone: str = "Etc/UTC") -> ParsedFile:
