@@ -1,7 +1,5 @@
 """Dramatiq actors of backtests: the backtest job and the stale-run sweeper."""
 
-from django_tenants.utils import get_tenant_model, schema_context
-
 from fourpass.tasks import platform_actor, tenant_actor
 
 from . import services
@@ -15,10 +13,4 @@ def run_backtest_job(run_id: int) -> None:
 @platform_actor(max_retries=0, time_limit=5 * 60 * 1000)
 def fail_stale_backtests() -> None:
     """Every tenant schema: running backtests whose worker stopped heart-beating become failed."""
-    from django.conf import settings
-
-    for schema_name in get_tenant_model().objects.exclude(schema_name=settings.PUBLIC_SCHEMA_NAME).values_list(
-        "schema_name", flat=True
-    ):
-        with schema_context(schema_name):
-            services.fail_stale_runs()
+    services.fail_stale_runs_in_every_schema()

@@ -419,6 +419,18 @@ def fail_stale_runs(lease_seconds: int = LEASE_SECONDS) -> list[int]:
     return failed
 
 
+def fail_stale_runs_in_every_schema(lease_seconds: int = LEASE_SECONDS) -> dict[str, list[int]]:
+    from django.conf import settings
+    from django_tenants.utils import get_tenant_model, schema_context
+
+    failed = {}
+    schemas = get_tenant_model().objects.exclude(schema_name=settings.PUBLIC_SCHEMA_NAME).values_list("schema_name", flat=True)
+    for schema_name in list(schemas):
+        with schema_context(schema_name):
+            failed[schema_name] = fail_stale_runs(lease_seconds)
+    return failed
+
+
 # ---------------------------------------------------------------- parameter sweeps
 
 

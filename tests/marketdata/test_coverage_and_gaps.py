@@ -35,7 +35,7 @@ def test_a_missing_hour_in_a_crypto_series_is_a_gap():
 
 def test_forex_weekends_are_not_gaps_but_a_hole_on_a_weekday_is():
     start = datetime(2024, 1, 1, tzinfo=UTC)  # a Monday
-    times = [t for t in hours(start, 24 * 14) if not (t.weekday() == 4 and t.hour >= 22 or t.weekday() == 5 or t.weekday() == 6 and t.hour < 22)]
+    times = [t for t in hours(start, 24 * 14) if not ((t.weekday() == 4 and t.hour >= 22) or t.weekday() == 5 or (t.weekday() == 6 and t.hour < 22))]
     times = [t for t in times if t != datetime(2024, 1, 3, 12, tzinfo=UTC)]
     series = store_times("FX:GAPPY", "60", times, asset_type="forex", timezone="America/New_York")
     gaps, total = detect_gaps(series)

@@ -104,7 +104,7 @@ def test_a_request_is_served_from_the_coarsest_stored_timeframe_that_divides_it(
     assert source_series_for("BINANCE:MULTI", "60") == five
     assert source_series_for("BINANCE:MULTI", "3") == minute
     assert source_series_for("BINANCE:MULTI", "5") == five
-    series, bars = load_series_bars("BINANCE:MULTI", "60")
+    _series, bars = load_series_bars("BINANCE:MULTI", "60")
     assert_same(bars, pandas_ohlcv(frame, "1h"))
     with pytest.raises(NoDataError, match="stored timeframes: 1, 5"):
         source_series_for("BINANCE:MULTI", "30S")
