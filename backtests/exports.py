@@ -7,6 +7,7 @@ import io
 
 import pandas as pd
 
+from backtests.marketdata import selectors as market
 from strategies.pine.runtime.report import trades_csv
 
 from . import engine, selectors
@@ -39,7 +40,8 @@ def trades_plain_csv(run: BacktestRun) -> str:
 
 def trades_tradingview_csv(run: BacktestRun) -> str:
     """The layout of TradingView's "List of trades" export (two rows per trade, exchange-time offsets)."""
-    symbol = engine.symbol_info_for(run.series, run.symbol)
+    series = run.stored_series or market.source_series_for(run.symbol, run.timeframe)
+    symbol = engine.symbol_info_for(series, run.symbol)
     capital = float(run.result.summary.get("initial_capital") or run.initial_capital or 0)
     return trades_csv(engine.engine_trades(selectors.trade_rows(run), symbol, capital))
 

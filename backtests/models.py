@@ -46,7 +46,9 @@ class BacktestRun(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     strategy_version = models.ForeignKey("strategies.StrategyVersion", on_delete=models.CASCADE, related_name="+")
     series = models.ForeignKey(
-        "marketdata.MarketSeries", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_constraint=False,
+        # DO_NOTHING: series live in the public schema and are deleted from there, where tenant tables are not
+        # visible; `stored_series` copes with a series that is gone.
+        "marketdata.MarketSeries", on_delete=models.DO_NOTHING, null=True, blank=True, related_name="+", db_constraint=False,
         help_text="The stored series the bars came from (resampled when its timeframe differs)",
     )
     sweep = models.ForeignKey(ParameterSweep, on_delete=models.CASCADE, null=True, blank=True, related_name="runs")
@@ -96,6 +98,15 @@ class BacktestRun(models.Model):
         if self.status == RunStatus.SUCCEEDED:
             return 100
         return int(100 * self.bars_done / self.bars_total) if self.bars_total else 0
+
+    @property
+    def stored_series(self):
+        from backtests.marketdata.models import MarketSeries
+
+        try:
+            return self.series
+        except MarketSeries.DoesNotExist:
+            return None
 
     @property
     def error_source_line(self) -> str:

@@ -79,7 +79,7 @@ def chart_payload(run: BacktestRun) -> dict[str, Any]:
     Times are seconds in the exchange's local time (lightweight-charts has no time zone support)."""
     result = run.result
     times = np.asarray(result.times, dtype=np.int64)
-    timezone = run.series.timezone if run.series else "UTC"
+    timezone = run.stored_series.timezone if run.stored_series else "UTC"
     if len(times):
         start = pd.Timestamp(int(times[0]), unit="ms", tz="UTC").to_pydatetime()
         end = pd.Timestamp(int(times[-1]), unit="ms", tz="UTC").to_pydatetime()
@@ -127,7 +127,7 @@ def chart_payload(run: BacktestRun) -> dict[str, Any]:
         "symbol": run.symbol,
         "timeframe": run.timeframe,
         "timezone": timezone,
-        "mintick": float(run.series.mintick) if run.series else 0.01,
+        "mintick": float(run.stored_series.mintick) if run.stored_series else 0.01,
         "candles": {
             "time": local.tolist(),
             "open": bars["open"].tolist(), "high": bars["high"].tolist(),

@@ -233,7 +233,7 @@ def run_parity(request: HttpRequest, pk: int) -> HttpResponse:
             error = str(problem)
         else:
             ours = parity.run_trades_as_reference(selectors.trade_rows(run))
-            report = parity.compare_trades(reference, ours, float(run.series.mintick) if run.series else 0.01)
+            report = parity.compare_trades(reference, ours, float(run.stored_series.mintick) if run.stored_series else 0.01)
     status = 400 if error or form.errors else 200
     return render(request, "backtests/parity.html", {"run": run, "form": form, "report": report, "error": error}, status=status)
 

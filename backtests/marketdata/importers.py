@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -12,6 +13,7 @@ import pandas as pd
 
 from .services import BadBarsError, BarArrays, first_bad_bar
 
+_OFFSET = re.compile(r"(?:Z|[+-]\d\d:?\d\d)$")
 TIME_ALIASES = ("time", "timestamp", "datetime", "date", "date/time", "date and time", "open time", "open_time")
 COLUMN_ALIASES = {
     "open": ("open", "o"),
@@ -67,6 +69,10 @@ def _numeric(frame: pd.DataFrame, header: str, column: str) -> np.ndarray:
     return values
 
 
+def _unparsable(value) -> bool:
+    return pd.isna(pd.to_datetime(str(value), errors="coerce", format="mixed"))
+
+
 def _times_ms(raw: pd.Series, timezone: str) -> np.ndarray:
     """Epoch milliseconds from epoch seconds/ms numbers or date strings (naive strings are in `timezone`)."""
     if pd.api.types.is_numeric_dtype(raw.dtype):
@@ -81,20 +87,28 @@ def _times_ms(raw: pd.Series, timezone: str) -> np.ndarray:
     missing = np.flatnonzero(~present.to_numpy(dtype=bool, na_value=False))
     if missing.size:
         raise BadFileError(int(missing[0]) + 2, "time is missing")
-    has_offset = text.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True).to_numpy(dtype=bool, na_value=False)
-    if has_offset.any() and not has_offset.all():
-        row = int(np.flatnonzero(has_offset != has_offset[0])[0])
-        value = raw.iloc[row]
-        if pd.isna(pd.to_datetime(str(value), errors="coerce", format="mixed")):
-            raise BadFileError(row + 2, f"time '{value}' is not a date/time")
-        raise BadFileError(row + 2, f"time '{value}' mixes times with and without a UTC offset")
-    with_offset = bool(has_offset[0])
-    parsed = pd.to_datetime(text, errors="coerce", format="ISO8601", utc=with_offset)
+    with_offset = bool(_OFFSET.search(str(text.iloc[0])))
+    try:
+        # one offset for the whole file (e.g. "Z"): pandas parses it in one pass
+        parsed = pd.to_datetime(text, errors="coerce", format="ISO8601")
+    except ValueError:
+        # several offsets (daylight saving) or rows with and without one
+        if _unparsable(raw.iloc[0]):
+            raise BadFileError(2, f"time '{raw.iloc[0]}' is not a date/time") from None
+        has_offset = text.str.contains(_OFFSET.pattern, regex=True).to_numpy(dtype=bool, na_value=False)
+        if not (has_offset == has_offset[0]).all():
+            row = int(np.flatnonzero(has_offset != has_offset[0])[0])
+            value = raw.iloc[row]
+            if _unparsable(value):
+                raise BadFileError(row + 2, f"time '{value}' is not a date/time") from None
+            raise BadFileError(row + 2, f"time '{value}' mixes times with and without a UTC offset") from None
+        parsed = pd.to_datetime(text, errors="coerce", format="ISO8601", utc=True)
     failed = parsed.isna().to_numpy()
     if failed.any():
         retry = pd.to_datetime(text[failed], errors="coerce", format="mixed", utc=with_offset)
-        parsed = parsed.copy()
-        parsed[failed] = retry
+        if not retry.isna().all():
+            parsed = parsed.copy()
+            parsed[failed] = retry if with_offset else retry.to_numpy()
     bad = np.flatnonzero(parsed.isna().to_numpy())
     if bad.size:
         row = int(bad[0])
