@@ -334,15 +334,15 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def _series_list(values: np.ndarray) -> list[float | None]:
-    array = np.asarray(values, dtype=np.float64)
-    cleaned = array.astype(object)
-    cleaned[~np.isfinite(array)] = None
-    return cleaned.tolist()
+TRADE_COLUMNS = (
+    "run_id", "number", "direction", "entry_time", "entry_price", "entry_signal", "exit_time", "exit_price",
+    "exit_signal", "quantity", "profit", "profit_percent", "run_up", "run_up_percent", "drawdown", "drawdown_percent",
+    "cumulative_profit", "commission", "bars_held", "is_open",
+)
 
 
 def store_result(run: BacktestRun, result, bars: dict[str, np.ndarray], series_id: int | None = None) -> BacktestResult:
-    """Persist a RunResult: summary, per-bar series, numeric plots and the trade rows."""
+    """Persist a RunResult: summary, per-bar series and numeric plots (one .npz blob), trade rows (COPY)."""
     BacktestTrade.objects.filter(run=run).delete()
     BacktestResult.objects.filter(run=run).delete()
     times = np.asarray(result.times, dtype=np.int64)
@@ -351,38 +351,31 @@ def store_result(run: BacktestRun, result, bars: dict[str, np.ndarray], series_i
     closes = bars["close"][start : start + len(times)]
     capital = float(result.summary.get("initial_capital") or (run.initial_capital or 0) or 0)
     buy_and_hold = closes / opens[0] * capital if len(opens) and opens[0] else np.zeros(len(times))
-    plots = {}
+    arrays = {
+        "time": times,
+        "equity": np.asarray(result.equity, dtype=np.float64),
+        "drawdown": np.asarray(result.drawdown, dtype=np.float64),
+        "buy_and_hold": np.asarray(buy_and_hold, dtype=np.float64),
+    }
     for title, values in result.plots.items():
         array = np.asarray(values)
         if array.dtype != object:
-            plots[title] = _series_list(array)
+            arrays[f"{BacktestResult.PLOT_PREFIX}{title}"] = array.astype(np.float64)
     stored = BacktestResult.objects.create(
-        run=run,
-        summary=_clean(result.summary),
-        times=times.tolist(),
-        equity=_series_list(result.equity),
-        drawdown=_series_list(result.drawdown),
-        buy_and_hold=_series_list(buy_and_hold),
-        plots=plots,
-        trade_count=len(result.trades),
+        run=run, summary=_clean(result.summary), arrays=BacktestResult.pack(arrays), trade_count=len(result.trades)
     )
-    BacktestTrade.objects.bulk_create(
-        [
-            BacktestTrade(
-                run=run, number=t.trade_num, direction=t.direction, entry_time=int(t.entry_time),
-                entry_price=float(t.entry_price), entry_signal=str(t.entry_signal or "")[:200],
-                exit_time=None if t.exit_time is None else int(t.exit_time),
-                exit_price=None if t.exit_price is None else float(t.exit_price),
-                exit_signal=str(t.exit_signal or "")[:200], quantity=float(t.qty), profit=float(t.profit),
-                profit_percent=_finite(t.profit_pct), run_up=_finite(t.runup), run_up_percent=_finite(t.runup_pct),
-                drawdown=_finite(t.drawdown), drawdown_percent=_finite(t.drawdown_pct),
-                cumulative_profit=_finite(t.cum_profit), commission=_finite(t.commission), bars_held=t.bars_held,
-                is_open=t.is_open,
-            )
-            for t in result.trades
-        ],
-        batch_size=2000,
-    )
+    table = BacktestTrade._meta.db_table
+    with connection.cursor() as cursor, cursor.cursor.copy(
+        f"COPY {table} ({', '.join(TRADE_COLUMNS)}) FROM STDIN"
+    ) as copy:
+        for t in result.trades:
+            copy.write_row((
+                run.pk, t.trade_num, t.direction, int(t.entry_time), float(t.entry_price), str(t.entry_signal or "")[:200],
+                None if t.exit_time is None else int(t.exit_time), None if t.exit_price is None else float(t.exit_price),
+                str(t.exit_signal or "")[:200], float(t.qty), float(t.profit), _finite(t.profit_pct), _finite(t.runup),
+                _finite(t.runup_pct), _finite(t.drawdown), _finite(t.drawdown_pct), _finite(t.cum_profit),
+                _finite(t.commission), int(t.bars_held), bool(t.is_open),
+            ))
     return stored
 
 
