@@ -33,7 +33,7 @@ from .models import ACTIVE_STATUSES, BacktestResult, BacktestRun, BacktestTrade,
 logger = logging.getLogger(__name__)
 
 LEASE_SECONDS = 90  # a running job renews its heartbeat at least this often; older means the worker died
-PUSH_INTERVAL_S = 0.25
+PROGRESS_INTERVAL_S = 0.3  # heartbeat + progress write + push at most this often
 MAX_SWEEP_CELLS = 400
 
 
@@ -259,19 +259,20 @@ def execute_run(run_id: int) -> BacktestRun | None:
         if len(bars["time"]) == 0:
             _finish(run, RunStatus.FAILED, f"No {run.symbol} bars in the chosen date range.")
             return run
-        state = {"last_push": 0.0}
+        state = {"last_write": 0.0}
 
         def progress(done: int, total: int) -> None:
             run.bars_done, run.bars_total = done, total
+            now = time.monotonic()
+            if now - state["last_write"] < PROGRESS_INTERVAL_S and done < total:
+                return  # the engine reports every 2048 bars; the page needs a few updates a second at most
+            state["last_write"] = now
             renewed = BacktestRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING, worker=run.worker).update(
                 bars_done=done, bars_total=total, heartbeat_at=timezone.now()
             )
             if not renewed:
                 raise _Lease()
-            now = time.monotonic()
-            if now - state["last_push"] >= PUSH_INTERVAL_S or done >= total:
-                state["last_push"] = now
-                _push(run)
+            _push(run)
 
         def should_cancel() -> bool:
             return BacktestRun.objects.filter(pk=run.pk, cancel_requested=True).exists()
