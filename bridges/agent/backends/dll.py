@@ -1,0 +1,1 @@
+"""Generic DLL backend: placeholder replaced below by the full ctypes wrapper."""
