@@ -8,7 +8,13 @@ import json
 import jsonschema
 import pytest
 
-from bridges.protocol.messages import ROUTES, SCHEMA_DIR, MessageValidationError, schema_names, validate_message
+from bridges.protocol.messages import (
+    ROUTES,
+    SCHEMA_DIR,
+    MessageValidationError,
+    schema_names,
+    validate_message,
+)
 
 TIME = "2026-11-27T08:00:00.000Z"
 ORDER = {
