@@ -1,0 +1,526 @@
+"""Write-side logic of the bridge pool: node registry, scheduling, heartbeats, failover, draining and
+in-flight order reconciliation.
+
+Agent calls never run inside a database transaction: a slow node must not hold row locks. State is
+re-read under `select_for_update` before it is changed, and every lifecycle change of an instance is
+recorded as a BridgeInstanceEvent.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import django.dispatch
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from bridges.protocol import AgentClient, AgentError, TransportError
+
+from . import selectors
+from .crypto import decrypt_json, decrypt_text, encrypt_json, encrypt_text
+from .models import BridgeInstance, BridgeInstanceEvent, BridgeNode, BridgeOrderIntent
+
+log = logging.getLogger(__name__)
+
+Status = BridgeInstance.Status
+NodeStatus = BridgeNode.Status
+IntentState = BridgeOrderIntent.State
+
+# Sent for every event read from an agent's stream: kwargs instance=BridgeInstance, event=dict.
+bridge_event_received = django.dispatch.Signal()
+
+
+def _setting(name: str, default: Any) -> Any:
+    return getattr(settings, name, default)
+
+
+def missed_heartbeats_before_down() -> int:
+    return int(_setting("BRIDGES_MISSED_HEARTBEATS_DOWN", 3))
+
+
+def health_timeout() -> float:
+    return float(_setting("BRIDGES_HEALTH_TIMEOUT_SECONDS", 2.0))
+
+
+def restart_delay(restart_count: int) -> timedelta:
+    """Exponential back-off between automatic restarts: 5 s, 10 s, 20 s ... capped at 5 minutes."""
+    base = float(_setting("BRIDGES_RESTART_BACKOFF_SECONDS", 5.0))
+    cap = float(_setting("BRIDGES_RESTART_BACKOFF_MAX_SECONDS", 300.0))
+    return timedelta(seconds=min(cap, base * (2 ** max(restart_count - 1, 0))))
+
+
+# -- nodes ----------------------------------------------------------------------------------------------
+def generate_node_secret() -> str:
+    return secrets.token_urlsafe(48)
+
+
+def register_node(
+    *, node_id: str, address: str, region: str, capacity: int, secret: str, backends: list[str] | None = None
+) -> BridgeNode:
+    """Add a node (or update its address/region/capacity/secret). It stays DOWN until a heartbeat succeeds."""
+    if len(secret) < 32:
+        raise ValueError("node secrets must be at least 32 characters")
+    node, _ = BridgeNode.objects.update_or_create(
+        node_id=node_id,
+        defaults={
+            "address": address.rstrip("/"),
+            "region": region,
+            "capacity": capacity,
+            "secret_encrypted": encrypt_text(secret),
+            "backends": backends or [],
+        },
+    )
+    return node
+
+
+def node_secret(node: BridgeNode) -> bytes:
+    return decrypt_text(node.secret_encrypted).encode()
+
+
+_clients: dict[tuple[str, str, str], AgentClient] = {}
+_clients_lock = threading.Lock()
+
+
+def client_for_node(node: BridgeNode) -> AgentClient:
+    """A signed client for the node, reused across calls (keep-alive); rebuilt when address/secret change."""
+    key = (node.node_id, node.address, node.secret_encrypted)
+    with _clients_lock:
+        client = _clients.get(key)
+        if client is None:
+            timeout = float(_setting("BRIDGES_REQUEST_TIMEOUT_SECONDS", 10.0))
+            client = AgentClient(node.address, node.node_id, node_secret(node), timeout=timeout)
+            _clients[key] = client
+        return client
+
+
+def record_heartbeat(node: BridgeNode, health: dict[str, Any]) -> BridgeNode:
+    with transaction.atomic():
+        node = BridgeNode.objects.select_for_update().get(pk=node.pk)
+        if node.status != NodeStatus.DRAINING:
+            node.status = NodeStatus.DEGRADED if health["status"] == "degraded" else NodeStatus.HEALTHY
+        node.agent_version = health["agent_version"]
+        node.backends = health["backends"]
+        node.reported_running = health["running"]
+        node.last_heartbeat_at = timezone.now()
+        node.missed_heartbeats = 0
+        node.last_error = ""
+        node.save()
+    return node
+
+
+def record_missed_heartbeat(node: BridgeNode, error: str) -> tuple[BridgeNode, bool]:
+    """Count a missed heartbeat; returns (node, became_down)."""
+    with transaction.atomic():
+        node = BridgeNode.objects.select_for_update().get(pk=node.pk)
+        node.missed_heartbeats += 1
+        node.last_error = error[:2000]
+        became_down = node.missed_heartbeats >= missed_heartbeats_before_down() and node.status != NodeStatus.DOWN
+        if became_down:
+            node.status = NodeStatus.DOWN
+        node.save()
+    return node, became_down
+
+
+@dataclass
+class NodeCheckReport:
+    healthy: list[str] = field(default_factory=list)
+    missed: list[str] = field(default_factory=list)
+    went_down: list[str] = field(default_factory=list)
+    moved: list[str] = field(default_factory=list)
+    restarted: list[str] = field(default_factory=list)
+    reconciled: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+
+
+def check_all_nodes() -> NodeCheckReport:
+    """One heartbeat round: poll every node; mark unreachable ones down after N misses and move their
+    instances; restart instances a healthy node no longer runs (its agent restarted, it keeps no state)."""
+    report = NodeCheckReport()
+    for node in BridgeNode.objects.order_by("node_id"):
+        try:
+            health = client_for_node(node).health(timeout=health_timeout())
+        except (TransportError, AgentError) as error:
+            node, became_down = record_missed_heartbeat(node, str(error))
+            report.missed.append(node.node_id)
+            if became_down:
+                log.warning("bridge node %s is down after %d missed heartbeats", node.node_id, node.missed_heartbeats)
+                report.went_down.append(node.node_id)
+                moved = fail_over_node(node, reason=f"node down: {error}")
+                report.moved.extend(instance.instance_id for instance in moved)
+                for instance in moved:
+                    if instance.status == Status.RUNNING:
+                        report.reconciled[instance.instance_id] = reconcile_in_flight_orders(instance)
+            continue
+        node = record_heartbeat(node, health)
+        report.healthy.append(node.node_id)
+        report.restarted.extend(_restart_missing_instances(node, health))
+    report.restarted.extend(instance.instance_id for instance in restart_due_instances())
+    return report
+
+
+def _restart_missing_instances(node: BridgeNode, health: dict[str, Any]) -> list[str]:
+    running_there = {item["instance_id"]: item for item in health["instances"] if item["status"] == "running"}
+    restarted = []
+    for instance in selectors.active_instances_on(node).filter(status=Status.RUNNING):
+        reported = running_there.get(instance.instance_id)
+        if reported is None:
+            transition(instance, Status.FAILED, message="agent no longer runs this terminal (agent restarted?)")
+            start_on_node(instance)
+            restarted.append(instance.instance_id)
+            if instance.status == Status.RUNNING:
+                reconcile_in_flight_orders(instance)
+    return restarted
+
+
+# -- instances ------------------------------------------------------------------------------------------
+def record_instance_event(
+    instance: BridgeInstance,
+    kind: str,
+    *,
+    from_status: str = "",
+    to_status: str = "",
+    message: str = "",
+    details: dict[str, Any] | None = None,
+) -> BridgeInstanceEvent:
+    return BridgeInstanceEvent.objects.create(
+        instance=instance,
+        kind=kind,
+        from_status=from_status,
+        to_status=to_status,
+        node=instance.node,
+        message=message[:4000],
+        details=details or {},
+    )
+
+
+def transition(instance: BridgeInstance, to_status: str, *, message: str = "", **fields: Any) -> BridgeInstance:
+    """Change status (and any other fields) and record the change, atomically."""
+    with transaction.atomic():
+        from_status = instance.status
+        instance.status = to_status
+        for name, value in fields.items():
+            setattr(instance, name, value)
+        if to_status == Status.FAILED and message:
+            instance.last_error = message[:4000]
+        instance.save()
+        if from_status != to_status or message:
+            kind = BridgeInstanceEvent.Kind.ERROR if to_status == Status.FAILED else BridgeInstanceEvent.Kind.STATUS
+            record_instance_event(instance, kind, from_status=from_status, to_status=to_status, message=message)
+    return instance
+
+
+def request_instance(
+    *,
+    tenant_schema: str,
+    account_id: str,
+    backend: str,
+    credentials: dict[str, str],
+    preferred_region: str = "",
+    options: dict[str, Any] | None = None,
+) -> BridgeInstance:
+    """Ensure a terminal runs for this broker account; credentials are stored encrypted so failover can
+    restart the terminal elsewhere without asking the tenant again."""
+    if not credentials.get("login"):
+        raise ValueError("terminal credentials need a login")
+    with transaction.atomic():
+        instance, created = BridgeInstance.objects.select_for_update().get_or_create(
+            tenant_schema=tenant_schema,
+            account_id=account_id,
+            defaults={
+                "instance_id": f"bi-{secrets.token_hex(8)}",
+                "backend": backend,
+                "preferred_region": preferred_region,
+                "credentials_encrypted": encrypt_json(credentials),
+                "options": options or {},
+            },
+        )
+        if not created:
+            instance.backend = backend
+            instance.preferred_region = preferred_region
+            instance.credentials_encrypted = encrypt_json(credentials)
+            instance.options = options or {}
+            instance.should_run = True
+            instance.save()
+        else:
+            record_instance_event(instance, BridgeInstanceEvent.Kind.STATUS, to_status=Status.PENDING, message="requested")
+    if instance.status not in (Status.RUNNING, Status.STARTING):
+        instance.restart_count = 0
+        start_on_node(instance)
+    return instance
+
+
+def assign_node(instance: BridgeInstance, *, exclude_node_ids: tuple[int, ...] = ()) -> BridgeNode | None:
+    """Pick the best node and reserve a slot on it (under row locks, so two schedulers cannot overfill)."""
+    with transaction.atomic():
+        list(BridgeNode.objects.select_for_update().filter(status__in=(NodeStatus.HEALTHY, NodeStatus.DEGRADED)))
+        candidates = selectors.candidate_nodes(
+            backend=instance.backend,
+            region=instance.preferred_region,
+            tenant_schema=instance.tenant_schema,
+            exclude_node_ids=exclude_node_ids,
+        )
+        previous = instance.node
+        if not candidates:
+            transition(
+                instance,
+                Status.PENDING,
+                node=None,
+                message=f"no healthy node offering {instance.backend!r} has a free slot",
+            )
+            return None
+        node = candidates[0]
+        instance.node = node
+        instance.status = Status.STARTING
+        instance.save(update_fields=["node", "status", "updated_at"])
+        kind = BridgeInstanceEvent.Kind.REASSIGNED if previous and previous != node else BridgeInstanceEvent.Kind.ASSIGNED
+        record_instance_event(
+            instance,
+            kind,
+            to_status=Status.STARTING,
+            message=f"placed on {node.node_id}" + (f" (was {previous.node_id})" if previous and previous != node else ""),
+            details={"region": node.region, "previous_node": previous.node_id if previous else None},
+        )
+        return node
+
+
+def start_on_node(instance: BridgeInstance, *, exclude_node_ids: tuple[int, ...] = ()) -> BridgeInstance:
+    """Assign a node if needed and start the terminal there with the stored credentials."""
+    node = instance.node
+    if node is None or not node.accepts_new_instances or node.pk in exclude_node_ids:
+        node = assign_node(instance, exclude_node_ids=exclude_node_ids)
+        if node is None:
+            instance.next_restart_at = timezone.now() + restart_delay(instance.restart_count + 1)
+            instance.save(update_fields=["next_restart_at", "updated_at"])
+            return instance
+    elif instance.status != Status.STARTING:
+        transition(instance, Status.STARTING, message=f"starting on {node.node_id}")
+    start_request = {
+        "instance_id": instance.instance_id,
+        "tenant": instance.tenant_schema,
+        "account_id": instance.account_id,
+        "backend": instance.backend,
+        "credentials": decrypt_json(instance.credentials_encrypted),
+        "options": instance.options,
+    }
+    try:
+        described = client_for_node(node).start_instance(start_request, timeout=90.0)
+    except (AgentError, TransportError) as error:
+        retryable = isinstance(error, TransportError) or error.retryable
+        restart_count = instance.restart_count + 1
+        transition(
+            instance,
+            Status.FAILED,
+            message=f"start on {node.node_id} failed: {error}",
+            restart_count=restart_count,
+            next_restart_at=timezone.now() + restart_delay(restart_count) if retryable else None,
+            should_run=instance.should_run and retryable,
+        )
+        return instance
+    if described["stream_id"] != instance.stream_id:
+        instance.events_cursor = 0
+    return transition(
+        instance,
+        Status.RUNNING,
+        message=f"running on {node.node_id}",
+        started_at=timezone.now(),
+        stream_id=described["stream_id"],
+        events_cursor=instance.events_cursor,
+        next_restart_at=None,
+        last_error="",
+    )
+
+
+def stop_instance(instance: BridgeInstance, *, reason: str = "stopped by request") -> BridgeInstance:
+    instance.should_run = False
+    instance.save(update_fields=["should_run", "updated_at"])
+    node = instance.node
+    if instance.status in (Status.STOPPED,) or node is None:
+        return transition(instance, Status.STOPPED, message=reason)
+    transition(instance, Status.STOPPING, message=reason)
+    try:
+        client_for_node(node).stop_instance(instance.instance_id, reason)
+    except AgentError as error:
+        if error.code != "instance_not_found":
+            log.warning("stop of %s on %s answered %s", instance.instance_id, node.node_id, error)
+    except TransportError as error:
+        # An unreachable node holds no terminal we can talk to; it will be told again if it comes back.
+        log.warning("stop of %s: node %s unreachable (%s)", instance.instance_id, node.node_id, error)
+    return transition(instance, Status.STOPPED, node=None, message=f"stopped on {node.node_id}")
+
+
+def fail_over_node(node: BridgeNode, *, reason: str) -> list[BridgeInstance]:
+    """Move every instance of a lost node to healthy nodes (they get the stored credentials)."""
+    moved = []
+    for instance in selectors.active_instances_on(node):
+        transition(instance, Status.FAILED, message=reason)
+        start_on_node(instance, exclude_node_ids=(node.pk,))
+        moved.append(instance)
+    return moved
+
+
+def drain_node(node: BridgeNode, *, reason: str = "node draining") -> list[BridgeInstance]:
+    """Take a node out of scheduling and move its instances off one by one (stop there, start elsewhere).
+
+    Each instance is unavailable only between its stop and its restart; orders sent meanwhile fail as
+    retryable and the broker adapter looks them up by client order id before re-sending.
+    """
+    with transaction.atomic():
+        node = BridgeNode.objects.select_for_update().get(pk=node.pk)
+        node.status = NodeStatus.DRAINING
+        node.save(update_fields=["status", "updated_at"])
+    moved = []
+    for instance in selectors.active_instances_on(node):
+        transition(instance, Status.STOPPING, message=reason)
+        try:
+            client_for_node(node).stop_instance(instance.instance_id, reason)
+        except (AgentError, TransportError) as error:
+            log.warning("drain: stop of %s on %s failed: %s", instance.instance_id, node.node_id, error)
+        start_on_node(instance, exclude_node_ids=(node.pk,))
+        if instance.status == Status.RUNNING:
+            reconcile_in_flight_orders(instance)
+        moved.append(instance)
+    return moved
+
+
+def undrain_node(node: BridgeNode) -> BridgeNode:
+    """Return a drained node to scheduling; the next heartbeat sets its health status."""
+    with transaction.atomic():
+        node = BridgeNode.objects.select_for_update().get(pk=node.pk)
+        node.status = NodeStatus.DOWN
+        node.save(update_fields=["status", "updated_at"])
+    return node
+
+
+def restart_due_instances(now: datetime | None = None) -> list[BridgeInstance]:
+    """Restart failed/pending instances that should run and whose back-off has elapsed."""
+    now = now or timezone.now()
+    due = BridgeInstance.objects.filter(
+        should_run=True, status__in=(Status.FAILED, Status.PENDING), next_restart_at__lte=now
+    ).select_related("node")
+    restarted = []
+    for instance in due:
+        node = instance.node
+        exclude = (node.pk,) if node is not None and node.status == NodeStatus.DOWN else ()
+        start_on_node(instance, exclude_node_ids=exclude)
+        if instance.status == Status.RUNNING:
+            reconcile_in_flight_orders(instance)
+        restarted.append(instance)
+    return restarted
+
+
+# -- orders ---------------------------------------------------------------------------------------------
+def record_order_intent(instance: BridgeInstance, node: BridgeNode, order_request: dict[str, Any]) -> BridgeOrderIntent:
+    """Write down that an order is about to be sent to `node` (before it leaves)."""
+    intent, created = BridgeOrderIntent.objects.get_or_create(
+        instance=instance,
+        client_order_id=order_request["client_order_id"],
+        defaults={"request": order_request, "node": node, "attempts": 1},
+    )
+    if not created:
+        intent.node = node
+        intent.attempts += 1
+        if intent.state not in (IntentState.ACKNOWLEDGED, IntentState.RECONCILED, IntentState.RESENT):
+            intent.state = IntentState.SENDING
+        intent.save(update_fields=["node", "attempts", "state", "updated_at"])
+    return intent
+
+
+def settle_order_intent(
+    intent: BridgeOrderIntent, state: str, *, order: dict[str, Any] | None = None, error: str = ""
+) -> BridgeOrderIntent:
+    intent.state = state
+    if order is not None:
+        intent.broker_order_id = order.get("broker_order_id") or ""
+        intent.order_status = order["status"]
+    intent.last_error = error[:2000]
+    intent.save(update_fields=["state", "broker_order_id", "order_status", "last_error", "updated_at"])
+    return intent
+
+
+def reconcile_in_flight_orders(instance: BridgeInstance) -> dict[str, list[str]]:
+    """Settle every order whose outcome is unknown on the instance's (new) terminal, by client order id.
+
+    The terminal is asked first; only an order the broker has never seen is sent again (with the same
+    client order id, so even a race with a late original cannot create a second order).
+    """
+    summary: dict[str, list[str]] = {"found": [], "resent": [], "still_unknown": []}
+    node = instance.node
+    if node is None or instance.status != Status.RUNNING:
+        summary["still_unknown"] = [intent.client_order_id for intent in selectors.unsettled_intents(instance)]
+        return summary
+    client = client_for_node(node)
+    for intent in selectors.unsettled_intents(instance):
+        try:
+            order = client.find_order(instance.instance_id, intent.client_order_id)
+            if order is not None:
+                settle_order_intent(intent, IntentState.RECONCILED, order=order)
+                summary["found"].append(intent.client_order_id)
+                continue
+            order, _ = client.place_order(instance.instance_id, intent.request)
+        except (AgentError, TransportError) as error:
+            intent.last_error = str(error)[:2000]
+            intent.save(update_fields=["last_error", "updated_at"])
+            summary["still_unknown"].append(intent.client_order_id)
+            continue
+        intent.node = node
+        intent.attempts += 1
+        settle_order_intent(intent, IntentState.RESENT, order=order)
+        summary["resent"].append(intent.client_order_id)
+    if summary["found"] or summary["resent"] or summary["still_unknown"]:
+        record_instance_event(
+            instance,
+            BridgeInstanceEvent.Kind.RECONCILED,
+            to_status=instance.status,
+            message=(
+                f"in-flight orders on {node.node_id}: {len(summary['found'])} found, "
+                f"{len(summary['resent'])} re-sent, {len(summary['still_unknown'])} still unknown"
+            ),
+            details=summary,
+        )
+    return summary
+
+
+def pump_instance_events(instance: BridgeInstance, *, wait: float = 0.0) -> list[dict[str, Any]]:
+    """Read new events from the instance's stream, advance the cursor, and publish them.
+
+    A changed stream id means the terminal was restarted (sequence numbers restart): the cursor resets
+    and in-flight orders are reconciled, since events of the old stream may be gone.
+    """
+    node = instance.node
+    if node is None or instance.status != Status.RUNNING:
+        return []
+    answer = client_for_node(node).events(instance.instance_id, after=instance.events_cursor, wait=wait)
+    if answer["stream_id"] != instance.stream_id:
+        instance.stream_id, instance.events_cursor = answer["stream_id"], 0
+        instance.save(update_fields=["stream_id", "events_cursor", "updated_at"])
+        reconcile_in_flight_orders(instance)
+        answer = client_for_node(node).events(instance.instance_id, after=0)
+    if answer["gap"]:
+        reconcile_in_flight_orders(instance)
+    events = answer["events"]
+    for event in events:
+        if event["type"] == "order_update":
+            order = event["order"]
+            BridgeOrderIntent.objects.filter(instance=instance, client_order_id=order["client_order_id"]).update(
+                order_status=order["status"], broker_order_id=order.get("broker_order_id") or "", updated_at=timezone.now()
+            )
+        bridge_event_received.send(sender=BridgeInstance, instance=instance, event=event)
+    if events:
+        instance.events_cursor = events[-1]["seq"]
+        instance.save(update_fields=["events_cursor", "updated_at"])
+    return events
+
+
+def pump_all_events() -> int:
+    count = 0
+    for instance in BridgeInstance.objects.filter(status=Status.RUNNING).select_related("node"):
+        try:
+            count += len(pump_instance_events(instance))
+        except (AgentError, TransportError) as error:
+            log.warning("events of %s unavailable: %s", instance.instance_id, error)
+    return count
