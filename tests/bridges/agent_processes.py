@@ -63,6 +63,7 @@ def spawn_agent(
     capacity: int = 4,
     sim_state_dir: Path | None = None,
     secret: bytes | None = None,
+    port: int = 0,
 ) -> AgentProcess:
     secret = secret or secrets.token_hex(32).encode()
     workdir.mkdir(parents=True, exist_ok=True)
@@ -72,7 +73,7 @@ def spawn_agent(
     stderr_path = workdir / f"{node_id}.stderr"
     command = [
         sys.executable, "-m", "bridges.agent",
-        "--host", "127.0.0.1", "--port", "0",
+        "--host", "127.0.0.1", "--port", str(port),
         "--node-id", node_id, "--secret-file", str(secret_file),
         "--backend", "sim", "--capacity", str(capacity), "--log-level", "WARNING",
     ]
