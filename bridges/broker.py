@@ -42,6 +42,7 @@ from brokers.core.models import (
     Side,
     TimeInForce,
 )
+from brokers.core.precision import normalize_order
 from brokers.core.symbols import FOREX_CURRENCIES, MarketType, NormalizedSymbol
 
 from . import selectors, services
@@ -123,10 +124,10 @@ class BridgeBroker(BrokerService):
             raise BrokerUnavailable(f"bridge terminal for account {self.account_id!r} is {instance.status}{detail}")
         return _Route(instance, instance.node, services.client_for_node(instance.node))
 
-    def _call(self, operation: str, *args: Any) -> Any:
+    def _call(self, operation: str, *args: Any, **kwargs: Any) -> Any:
         route = self._route()
         try:
-            return getattr(route.client, operation)(route.instance.instance_id, *args)
+            return getattr(route.client, operation)(route.instance.instance_id, *args, **kwargs)
         except AgentError as error:
             raise broker_error_from_agent(error, route.node.node_id) from error
         except TransportError as error:
@@ -206,7 +207,7 @@ class BridgeBroker(BrokerService):
         raise ValueError("get_order needs client_order_id or broker_order_id")
 
     def open_orders(self, symbol: NormalizedSymbol | None = None) -> list[OrderResult]:
-        results = [self._to_result(order) for order in self._call("list_orders", True)]
+        results = [self._to_result(order) for order in self._call("list_orders", open_only=True)]
         return [result for result in results if symbol is None or result.symbol == symbol]
 
     def positions(self) -> list[Position]:
@@ -238,6 +239,13 @@ class BridgeBroker(BrokerService):
         )
 
     # -- writes ------------------------------------------------------------------------------------------
+    def prepare_order(self, request: OrderRequest) -> OrderRequest:
+        # Terminal symbols carry no minimum notional, so the base class's reference-price round trip
+        # (used only for that check) would add a whole agent call to every order for nothing.
+        instrument = self.instrument(request.symbol)
+        position = self.position_quantity(request.symbol) if request.reduce_only else None
+        return normalize_order(request, instrument, reference_price=None, position_quantity=position)
+
     def _wire_request(self, request: OrderRequest) -> dict[str, Any]:
         native = self.native_symbol(request.symbol)
         wire: dict[str, Any] = {
