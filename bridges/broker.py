@@ -12,6 +12,7 @@ terminal trades lots. Conversion uses the symbol's contract size reported by the
 from __future__ import annotations
 
 import datetime as dt
+import time
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -111,9 +112,16 @@ class BridgeBroker(BrokerService):
         self._native_to_tv = {native: tv for tv, native in self.symbol_map.items()}
         self.symbol_suffix = symbol_suffix
         self._symbol_info: dict[str, dict[str, Any]] = {}
+        # The account's node is looked up at most once per second; any failure forgets it at once, so a
+        # moved terminal is found on the next attempt.
+        self.route_ttl_seconds = 1.0
+        self._cached_route: tuple[float, _Route] | None = None
 
     # -- routing -----------------------------------------------------------------------------------------
     def _route(self) -> _Route:
+        cached = self._cached_route
+        if cached is not None and time.monotonic() - cached[0] < self.route_ttl_seconds:
+            return cached[1]
         instance = selectors.instance_for_account(self.tenant_schema, self.account_id)
         if instance is None:
             raise BrokerUnavailable(
@@ -122,15 +130,22 @@ class BridgeBroker(BrokerService):
         if instance.status != BridgeInstance.Status.RUNNING or instance.node is None:
             detail = f": {instance.last_error}" if instance.last_error else ""
             raise BrokerUnavailable(f"bridge terminal for account {self.account_id!r} is {instance.status}{detail}")
-        return _Route(instance, instance.node, services.client_for_node(instance.node))
+        route = _Route(instance, instance.node, services.client_for_node(instance.node))
+        self._cached_route = (time.monotonic(), route)
+        return route
+
+    def _forget_route(self) -> None:
+        self._cached_route = None
 
     def _call(self, operation: str, *args: Any, **kwargs: Any) -> Any:
         route = self._route()
         try:
             return getattr(route.client, operation)(route.instance.instance_id, *args, **kwargs)
         except AgentError as error:
+            self._forget_route()
             raise broker_error_from_agent(error, route.node.node_id) from error
         except TransportError as error:
+            self._forget_route()
             raise BrokerUnavailable(f"bridge {route.node.node_id} unreachable: {error}") from error
 
     # -- symbols and units -------------------------------------------------------------------------------
@@ -269,9 +284,11 @@ class BridgeBroker(BrokerService):
         try:
             order, _created = route.client.place_order(route.instance.instance_id, wire)
         except TransportError as error:
+            self._forget_route()
             services.settle_order_intent(intent, BridgeOrderIntent.State.UNKNOWN, error=str(error))
             raise BrokerUnavailable(f"bridge {route.node.node_id}: order outcome unknown: {error}") from error
         except AgentError as error:
+            self._forget_route()
             state = BridgeOrderIntent.State.UNKNOWN if error.retryable else BridgeOrderIntent.State.FAILED
             services.settle_order_intent(intent, state, error=str(error))
             raise broker_error_from_agent(error, route.node.node_id) from error

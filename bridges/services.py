@@ -8,6 +8,7 @@ recorded as a BridgeInstanceEvent.
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 import threading
@@ -17,8 +18,9 @@ from typing import Any
 
 import django.dispatch
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
+from psycopg import sql
 
 from bridges.protocol import AgentClient, AgentError, TransportError
 
@@ -414,46 +416,97 @@ def restart_due_instances(now: datetime | None = None) -> list[BridgeInstance]:
 
 
 # -- orders ---------------------------------------------------------------------------------------------
+_UPSERT_INTENT_SQL = """
+INSERT INTO bridges_bridgeorderintent
+    (instance_id, client_order_id, request, state, node_id, broker_order_id, order_status, attempts, last_error,
+     created_at, updated_at)
+VALUES (%s, %s, %s, 'sending', %s, '', '', 1, '', now(), now())
+ON CONFLICT (instance_id, client_order_id) DO UPDATE SET
+    node_id = EXCLUDED.node_id,
+    attempts = bridges_bridgeorderintent.attempts + 1,
+    state = CASE WHEN bridges_bridgeorderintent.state IN ('acknowledged', 'reconciled', 'resent')
+                 THEN bridges_bridgeorderintent.state ELSE 'sending' END,
+    updated_at = now()
+RETURNING id
+"""
+
+
 def record_order_intent(instance: BridgeInstance, node: BridgeNode, order_request: dict[str, Any]) -> BridgeOrderIntent:
-    """Write down that an order is about to be sent to `node` (before it leaves)."""
-    intent, created = BridgeOrderIntent.objects.get_or_create(
-        instance=instance,
-        client_order_id=order_request["client_order_id"],
-        defaults={"request": order_request, "node": node, "attempts": 1},
+    """Durably write down that an order is about to be sent to `node`, before it leaves.
+
+    One upsert, one commit: this row is what lets failover find an order whose answer was lost.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _UPSERT_INTENT_SQL,
+            [instance.pk, order_request["client_order_id"], json.dumps(order_request), node.pk],
+        )
+        (intent_id,) = cursor.fetchone()
+    return BridgeOrderIntent(
+        id=intent_id, instance=instance, node=node, client_order_id=order_request["client_order_id"],
+        request=order_request,
     )
-    if not created:
-        intent.node = node
-        intent.attempts += 1
-        if intent.state not in (IntentState.ACKNOWLEDGED, IntentState.RECONCILED, IntentState.RESENT):
-            intent.state = IntentState.SENDING
-        intent.save(update_fields=["node", "attempts", "state", "updated_at"])
-    return intent
+
+
+_ACKNOWLEDGE_INTENT_SQL = sql.SQL(
+    "BEGIN; SET LOCAL synchronous_commit TO OFF; "
+    "UPDATE bridges_bridgeorderintent SET state = 'acknowledged', broker_order_id = {broker_order_id}, "
+    "order_status = {order_status}, last_error = '', updated_at = now() WHERE id = {intent_id}; COMMIT;"
+)
 
 
 def settle_order_intent(
     intent: BridgeOrderIntent, state: str, *, order: dict[str, Any] | None = None, error: str = ""
 ) -> BridgeOrderIntent:
+    """Record the outcome of a send.
+
+    An acknowledgement is committed without waiting for the WAL flush, in one round trip: losing it in a
+    database crash only leaves the intent 'sending', which reconciliation resolves by looking the order
+    up. Other outcomes are rare and written durably.
+    """
     intent.state = state
     if order is not None:
         intent.broker_order_id = order.get("broker_order_id") or ""
         intent.order_status = order["status"]
     intent.last_error = error[:2000]
-    intent.save(update_fields=["state", "broker_order_id", "order_status", "last_error", "updated_at"])
+    if state == IntentState.ACKNOWLEDGED and not connection.in_atomic_block:
+        statement = _ACKNOWLEDGE_INTENT_SQL.format(
+            broker_order_id=sql.Literal(intent.broker_order_id),
+            order_status=sql.Literal(intent.order_status),
+            intent_id=sql.Literal(intent.pk),
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(statement.as_string(cursor.connection))
+        return intent
+    BridgeOrderIntent.objects.filter(pk=intent.pk).update(
+        state=state,
+        broker_order_id=intent.broker_order_id,
+        order_status=intent.order_status,
+        last_error=intent.last_error,
+        updated_at=timezone.now(),
+    )
     return intent
+
+
+def resend_window() -> timedelta:
+    return timedelta(seconds=float(_setting("BRIDGES_RESEND_MAX_AGE_SECONDS", 60.0)))
 
 
 def reconcile_in_flight_orders(instance: BridgeInstance) -> dict[str, list[str]]:
     """Settle every order whose outcome is unknown on the instance's (new) terminal, by client order id.
 
     The terminal is asked first; only an order the broker has never seen is sent again (with the same
-    client order id, so even a race with a late original cannot create a second order).
+    client order id, so even a race with a late original cannot create a second order), and only while it
+    is recent (BRIDGES_RESEND_MAX_AGE_SECONDS, default 60 s): an older order the broker never received is
+    abandoned instead of executing minutes late — the execution core sees it as not found.
     """
-    summary: dict[str, list[str]] = {"found": [], "resent": [], "still_unknown": []}
+    summary: dict[str, list[str]] = {"found": [], "resent": [], "abandoned": [], "still_unknown": []}
     node = instance.node
     if node is None or instance.status != Status.RUNNING:
         summary["still_unknown"] = [intent.client_order_id for intent in selectors.unsettled_intents(instance)]
         return summary
     client = client_for_node(node)
+    oldest_resendable = timezone.now() - resend_window()
     for intent in selectors.unsettled_intents(instance):
         try:
             order = client.find_order(instance.instance_id, intent.client_order_id)
@@ -461,24 +514,31 @@ def reconcile_in_flight_orders(instance: BridgeInstance) -> dict[str, list[str]]
                 settle_order_intent(intent, IntentState.RECONCILED, order=order)
                 summary["found"].append(intent.client_order_id)
                 continue
+            if intent.created_at < oldest_resendable:
+                settle_order_intent(
+                    intent, IntentState.FAILED,
+                    error=f"not on the broker after failover and older than {resend_window().total_seconds():g}s: not re-sent",
+                )
+                summary["abandoned"].append(intent.client_order_id)
+                continue
             order, _ = client.place_order(instance.instance_id, intent.request)
         except (AgentError, TransportError) as error:
             intent.last_error = str(error)[:2000]
             intent.save(update_fields=["last_error", "updated_at"])
             summary["still_unknown"].append(intent.client_order_id)
             continue
-        intent.node = node
-        intent.attempts += 1
+        BridgeOrderIntent.objects.filter(pk=intent.pk).update(node=node, attempts=intent.attempts + 1)
         settle_order_intent(intent, IntentState.RESENT, order=order)
         summary["resent"].append(intent.client_order_id)
-    if summary["found"] or summary["resent"] or summary["still_unknown"]:
+    if any(summary.values()):
         record_instance_event(
             instance,
             BridgeInstanceEvent.Kind.RECONCILED,
             to_status=instance.status,
             message=(
                 f"in-flight orders on {node.node_id}: {len(summary['found'])} found, "
-                f"{len(summary['resent'])} re-sent, {len(summary['still_unknown'])} still unknown"
+                f"{len(summary['resent'])} re-sent, {len(summary['abandoned'])} abandoned, "
+                f"{len(summary['still_unknown'])} still unknown"
             ),
             details=summary,
         )

@@ -12,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from bridges.protocol.client import HEADER_AGENT_TIME
 from bridges.protocol.errors import AgentError
 from bridges.protocol.messages import (
     MAX_BODY_BYTES,
@@ -27,7 +28,6 @@ from bridges.protocol.signing import RequestVerifier, SignatureError, sign_respo
 from .instances import InstanceManager, utc_now_iso
 
 AGENT_VERSION = "1.0.0"
-HEADER_AGENT_TIME = "X-4P-Agent-Time-Us"
 MAX_EVENT_WAIT_SECONDS = 30.0
 
 log = logging.getLogger("bridges.agent")

@@ -19,6 +19,7 @@ from .errors import AgentError, TransportError
 from .messages import ROUTES, MessageValidationError, encode, validate_message
 from .signing import HEADER_NONCE, SignatureError, sign_request, verify_response
 
+HEADER_AGENT_TIME = "X-4P-Agent-Time-Us"
 _RETRYABLE_CONNECTION_ERRORS = (
     http.client.RemoteDisconnected,
     ConnectionResetError,
@@ -87,6 +88,11 @@ class AgentClient:
     def close(self) -> None:
         self._drop_connection()
 
+    @property
+    def last_agent_time_us(self) -> int:
+        """The agent's own processing time of this thread's last request (diagnostic, unsigned header)."""
+        return getattr(self._local, "agent_time_us", 0)
+
     def request(
         self,
         method: str,
@@ -114,6 +120,7 @@ class AgentClient:
                 connection.request(method, target, body=payload, headers=headers)
                 response = connection.getresponse()
                 response_body = response.read()
+                self._local.agent_time_us = int(response.getheader(HEADER_AGENT_TIME) or 0)
             except _RETRYABLE_CONNECTION_ERRORS as error:
                 self._drop_connection()
                 if attempt == 1 and reused:

@@ -85,6 +85,7 @@ def test_killing_a_node_moves_its_terminals_and_reconciles_in_flight_orders(pool
     assert reports[-1].reconciled[instance.instance_id] == {
         "found": ["in-flight-executed"],
         "resent": ["in-flight-never-arrived"],
+        "abandoned": [],
         "still_unknown": [],
     }
     never_arrived.refresh_from_db()
