@@ -11,6 +11,7 @@ from .models import BridgeInstance, BridgeInstanceEvent, BridgeNode, BridgeOrder
 
 
 class BridgeNodeForm(forms.ModelForm):
+    address = forms.URLField(max_length=255, assume_scheme="https", help_text="Agent base URL, e.g. https://win-eu-1:8740")
     new_secret = forms.CharField(
         required=False,
         min_length=32,

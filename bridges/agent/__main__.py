@@ -14,6 +14,7 @@ from pathlib import Path
 from bridges.protocol.signing import NODE_ID_PATTERN
 
 from .backends import BACKENDS
+from .backends.dll import GenericDllTerminal
 from .backends.mt5 import MetaTrader5Terminal
 from .backends.sim import configure_store
 from .instances import InstanceManager
@@ -40,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--sim-state-dir", help="shared simulated broker server directory")
     parser.add_argument("--mt5-template", help="directory of a MetaTrader 5 installation to copy per instance")
     parser.add_argument("--mt5-instances", help="directory holding one portable terminal copy per instance")
+    parser.add_argument("--dll-mapping", help="JSON mapping of a broker DLL for the dll backend (see backends/dll.py)")
     parser.add_argument("--tls-cert", help="PEM certificate: serve HTTPS")
     parser.add_argument("--tls-key", help="PEM private key for --tls-cert")
     parser.add_argument("--log-level", default="INFO")
@@ -55,6 +57,7 @@ def build_server(args: argparse.Namespace) -> AgentHTTPServer:
         raise SystemExit(f"unknown backend(s): {', '.join(unknown)}")
     configure_store(args.sim_state_dir)
     MetaTrader5Terminal.configure(template_dir=args.mt5_template, instances_dir=args.mt5_instances)
+    GenericDllTerminal.configure(args.dll_mapping)
     manager = InstanceManager(capacity=args.capacity, enabled_backends=backends)
     agent = Agent(node_id=args.node_id, secret=read_secret(args.secret_file), manager=manager)
     server = AgentHTTPServer((args.host, args.port), agent)

@@ -28,10 +28,9 @@ ERRORS: dict[str, ErrorSpec] = {
     "method_not_allowed": ErrorSpec(405, False, "endpoint exists with another method"),
     # Instances.
     "instance_not_found": ErrorSpec(404, False, "no terminal instance with that id on this node"),
-    "instance_conflict": ErrorSpec(409, False, "instance id already used for another account or backend"),
+    "instance_conflict": ErrorSpec(409, False, "instance id used for another account, or the account already has another instance here"),
     "instance_not_running": ErrorSpec(409, True, "instance is starting, stopping or stopped"),
     "capacity_exhausted": ErrorSpec(503, True, "all terminal slots of this node are used"),
-    "node_draining": ErrorSpec(503, True, "node is draining and accepts no new instances"),
     "backend_unavailable": ErrorSpec(501, False, "backend not installed or not supported on this node"),
     "terminal_start_failed": ErrorSpec(502, True, "terminal process could not start or log in"),
     # Broker side, mapped to the brokers error hierarchy by BridgeBroker.

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from .base import TerminalBackend
+from .dll import GenericDllTerminal
 from .mt5 import MetaTrader5Terminal
 from .sim import SimulatedTerminal
 
 BACKENDS: dict[str, type[TerminalBackend]] = {
     SimulatedTerminal.name: SimulatedTerminal,
     MetaTrader5Terminal.name: MetaTrader5Terminal,
+    GenericDllTerminal.name: GenericDllTerminal,
 
 }
 
-__all__ = ["BACKENDS", "MetaTrader5Terminal", "SimulatedTerminal", "TerminalBackend"]
+__all__ = ["BACKENDS", "GenericDllTerminal", "MetaTrader5Terminal", "SimulatedTerminal", "TerminalBackend"]
