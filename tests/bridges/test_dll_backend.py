@@ -154,9 +154,9 @@ def test_market_order_fills_through_the_dll(terminal):
 
 
 def test_same_client_order_id_is_not_sent_twice(terminal):
-    terminal.place_order(market("d-2"))
+    first, _ = terminal.place_order(market("d-2"))
     again, created = terminal.place_order(market("d-2"))
-    assert created is False
+    assert created is False and again["broker_order_id"] == first["broker_order_id"]
     assert terminal.positions()[0]["quantity"] == "0.1"
 
 
