@@ -251,6 +251,7 @@ class MetaTrader5Terminal(TerminalBackend):
     name = "mt5"
     template_dir: Path | None = None
     instances_dir: Path | None = None
+    sdk_module = "MetaTrader5"
 
     @classmethod
     def configure(cls, *, template_dir: str | None, instances_dir: str | None) -> None:
@@ -298,7 +299,7 @@ class MetaTrader5Terminal(TerminalBackend):
     def connect(self) -> None:
         context = multiprocessing.get_context("spawn")
         self._pipe, child = context.Pipe()
-        self._process = context.Process(target=mt5_worker_main, args=(child,), daemon=True)
+        self._process = context.Process(target=mt5_worker_main, args=(child, self.sdk_module), daemon=True)
         self._process.start()
         answer = self._call(
             "initialize",
