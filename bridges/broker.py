@@ -118,9 +118,9 @@ class BridgeBroker(BrokerService):
         self._cached_route: tuple[float, _Route] | None = None
 
     # -- routing -----------------------------------------------------------------------------------------
-    def _route(self) -> _Route:
+    def _route(self, *, fresh: bool = False) -> _Route:
         cached = self._cached_route
-        if cached is not None and time.monotonic() - cached[0] < self.route_ttl_seconds:
+        if not fresh and cached is not None and time.monotonic() - cached[0] < self.route_ttl_seconds:
             return cached[1]
         instance = selectors.instance_for_account(self.tenant_schema, self.account_id)
         if instance is None:
@@ -137,16 +137,26 @@ class BridgeBroker(BrokerService):
     def _forget_route(self) -> None:
         self._cached_route = None
 
-    def _call(self, operation: str, *args: Any, **kwargs: Any) -> Any:
+    def _call(self, operation: str, *args: Any, read_only: bool = True, **kwargs: Any) -> Any:
+        """Run a client operation on the account's current node.
+
+        A read that fails on a cached route (the terminal may have just moved) is retried once on a
+        freshly looked-up route; writes are not, their caller decides.
+        """
+        route_was_cached = self._cached_route is not None
         route = self._route()
         try:
             return getattr(route.client, operation)(route.instance.instance_id, *args, **kwargs)
-        except AgentError as error:
+        except (AgentError, TransportError) as error:
             self._forget_route()
+            moved = isinstance(error, TransportError) or error.code in ("instance_not_found", "instance_not_running")
+            if read_only and route_was_cached and moved:
+                fresh = self._route(fresh=True)
+                if fresh.node.pk != route.node.pk or fresh.instance.instance_id != route.instance.instance_id:
+                    return self._call(operation, *args, read_only=False, **kwargs)
+            if isinstance(error, TransportError):
+                raise BrokerUnavailable(f"bridge {route.node.node_id} unreachable: {error}") from error
             raise broker_error_from_agent(error, route.node.node_id) from error
-        except TransportError as error:
-            self._forget_route()
-            raise BrokerUnavailable(f"bridge {route.node.node_id} unreachable: {error}") from error
 
     # -- symbols and units -------------------------------------------------------------------------------
     def native_symbol(self, symbol: NormalizedSymbol) -> str:
@@ -311,7 +321,7 @@ class BridgeBroker(BrokerService):
     ) -> OrderResult:
         if not client_order_id:
             client_order_id = self.get_order(broker_order_id=broker_order_id).client_order_id
-        return self._to_result(self._call("cancel_order", client_order_id))
+        return self._to_result(self._call("cancel_order", client_order_id, read_only=False))
 
     def _to_result(self, order: dict[str, Any]) -> OrderResult:
         native = order["symbol"]

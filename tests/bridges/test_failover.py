@@ -3,14 +3,16 @@ healthy nodes, in-flight orders are reconciled by client order id, nothing is lo
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from bridges import services
 from bridges.broker import BridgeBroker
 from bridges.models import BridgeInstance, BridgeInstanceEvent, BridgeNode, BridgeOrderIntent
-from brokers.core.errors import BrokerUnavailable
+from brokers.core.errors import BrokerUnavailable, OrderNotFound
 from brokers.core.models import OrderRequest, OrderStatus, Side
 from brokers.core.symbols import MarketType, NormalizedSymbol
 
@@ -237,3 +239,50 @@ def test_refused_credentials_fail_the_instance_without_retrying(pool):
     assert instance.status == BridgeInstance.Status.FAILED
     assert "refused login" in instance.last_error
     assert instance.should_run is False and instance.next_restart_at is None
+
+
+def test_old_order_the_broker_never_saw_is_abandoned_not_sent_late(pool, settings):
+    settings.BRIDGES_RESEND_MAX_AGE_SECONDS = 60
+    for node_id in ("win-1", "win-2"):
+        pool.spawn(node_id)
+        pool.register(node_id)
+    heartbeat_rounds(1)
+    instance = services.request_instance(
+        tenant_schema="alpha", account_id="acct-old", backend="sim", credentials=credentials("707")
+    )
+    broker = broker_for("acct-old")
+    stale = services.record_order_intent(instance, instance.node, broker._wire_request(buy("stale-1")))
+    BridgeOrderIntent.objects.filter(pk=stale.pk).update(created_at=timezone.now() - timedelta(minutes=5))
+    pool.agents[instance.node.node_id].kill()
+
+    reports = heartbeat_rounds(3)
+
+    instance.refresh_from_db()
+    assert reports[-1].reconciled[instance.instance_id]["abandoned"] == ["stale-1"]
+    stale.refresh_from_db()
+    assert stale.state == BridgeOrderIntent.State.FAILED and "not re-sent" in stale.last_error
+    with pytest.raises(OrderNotFound):
+        broker.get_order(client_order_id="stale-1")
+
+
+def test_event_cursor_restarts_with_a_new_terminal_stream(pool):
+    agent = pool.spawn("win-1")
+    pool.register("win-1")
+    heartbeat_rounds(1)
+    instance = services.request_instance(
+        tenant_schema="alpha", account_id="acct-s", backend="sim", credentials=credentials("708")
+    )
+    broker_for("acct-s").place_order(buy("s-1"))
+    assert len(services.pump_instance_events(instance)) == 3
+    port, secret = agent.port, agent.secret
+    agent.kill()
+    pool.spawn("win-1", port=port, secret=secret)
+    services.check_all_nodes()
+    instance.refresh_from_db()
+
+    events = services.pump_instance_events(instance)
+
+    assert [event["seq"] for event in events] == [1]
+    assert events[0]["type"] == "terminal_status"
+    instance.refresh_from_db()
+    assert instance.events_cursor == 1
