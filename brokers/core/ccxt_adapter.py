@@ -249,7 +249,9 @@ class CcxtBroker(BrokerService):
         if symbol is None:
             raise ValueError(f"{self.exchange_id} needs the symbol to look an order up")
         market = self._market(symbol)
-        if broker_order_id:
+        if broker_order_id and self.exchange_id == "bybit":
+            raw = self._bybit_order(market, {"orderId": broker_order_id})
+        elif broker_order_id:
             raw = self._call("fetch_order", broker_order_id, market["symbol"])
         else:
             raw = self._fetch_by_client_id(exchange_client_order_id(self.exchange_id, client_order_id), market)
@@ -263,16 +265,19 @@ class CcxtBroker(BrokerService):
             return self._call("fetch_order", venue_id, ccxt_symbol)  # Gate accepts the `text` as order id
         if self.exchange_id == "okx":
             return self._call("fetch_order", None, ccxt_symbol, {"clOrdId": venue_id})
-        # bybit: v5 /order/realtime answers open orders and recent closed ones by orderLinkId
+        return self._bybit_order(market, {"orderLinkId": venue_id})
+
+    def _bybit_order(self, market: dict, key: dict[str, str]) -> dict:
+        # v5 /order/realtime answers open (and recently closed) orders, /order/history the closed ones
         category = "linear" if self.market_type is MarketType.PERP else "spot"
-        request = {"category": category, "symbol": market["id"], "orderLinkId": venue_id}
+        request = {"category": category, "symbol": market["id"], **key}
         response = self._call("privateGetV5OrderRealtime", request)
         rows = ((response or {}).get("result") or {}).get("list") or []
         if not rows:
             response = self._call("privateGetV5OrderHistory", request)
             rows = ((response or {}).get("result") or {}).get("list") or []
         if not rows:
-            raise OrderNotFound(f"bybit: no order with orderLinkId {venue_id}")
+            raise OrderNotFound(f"bybit: no order with {key}")
         return self.exchange.parse_order(rows[0], market)
 
     def open_orders(self, symbol: NormalizedSymbol | None = None) -> list[OrderResult]:
@@ -325,6 +330,13 @@ class CcxtBroker(BrokerService):
                 )
             )
         return result
+
+    def _market_by_id(self, info: dict, fallback: str) -> dict:
+        wanted = "swap" if self.market_type is MarketType.PERP else "spot"
+        for market in self.exchange.markets.values():
+            if market["id"] == fallback and market["type"] == wanted:
+                return market
+        raise BrokerError(f"{self.exchange_id} returned an order for unknown market {fallback!r}")
 
     def _venue(self) -> str:
         return {"binance": "BINANCE", "gate": "GATEIO", "bybit": "BYBIT", "okx": "OKX"}[self.exchange_id]
@@ -410,7 +422,7 @@ class CcxtBroker(BrokerService):
         fallback_client_id: str | None = None,
     ) -> OrderResult:
         if market is None:
-            market = self.exchange.markets[raw["symbol"]]
+            market = self.exchange.markets.get(raw["symbol"]) or self._market_by_id(raw.get("info") or {}, raw["symbol"])
         if symbol is None:
             symbol = from_ccxt(market["symbol"], self.exchange_id)
         size = self._contract_size(market)

@@ -34,6 +34,8 @@ def _strip_signature(raw: str) -> tuple[str, str | None]:
 
 class FakeBinance(FakeExchange):
     name = "binance"
+    place_route = ("POST", "/order")
+    rate_limit = (429, {"code": -1003, "msg": "Too many requests; current limit is 1200 request weight per 1 MINUTE."})
 
     def verify(self, request: Request) -> Response | None:
         if request.header("X-MBX-APIKEY") != self.api_key:
@@ -56,9 +58,11 @@ class FakeBinance(FakeExchange):
             code, msg = -4164, "Order's notional must be no smaller than 5 (unless you choose reduce only)."
         return Response(status, {"code": code, "msg": msg})
 
+    def context(self, request: Request) -> None:
+        self._futures = request.path.startswith("/fapi")
+
     def route(self, request: Request) -> Response:
         path = request.path
-        self._futures = path.startswith("/fapi")
         if path in ("/api/v3/exchangeInfo", "/fapi/v1/exchangeInfo"):
             return Response(200, self._exchange_info(futures=self._futures))
         denied = self.verify(request)

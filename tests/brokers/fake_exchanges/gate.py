@@ -32,6 +32,8 @@ def _decimals(step: Decimal) -> int:
 
 class FakeGate(FakeExchange):
     name = "gate"
+    place_route = ("POST", "/orders")
+    rate_limit = (429, {"label": "TOO_MANY_REQUESTS", "message": "Request Rate limit Exceeded (007)"})
 
     def verify(self, request: Request) -> Response | None:
         if request.header("KEY") != self.api_key:
@@ -57,9 +59,11 @@ class FakeGate(FakeExchange):
             label = "INSUFFICIENT_AVAILABLE"
         return Response(status, {"label": label, "message": message})
 
+    def context(self, request: Request) -> None:
+        self._futures = request.path.startswith("/api/v4/futures")
+
     def route(self, request: Request) -> Response:
         path = request.path.removeprefix("/api/v4")
-        self._futures = path.startswith("/futures")
         q = request.query
         if path == "/spot/currency_pairs":
             return Response(200, [self._pair(m) for m in self.venue.markets.values() if m.kind == "spot"])

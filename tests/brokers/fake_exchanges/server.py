@@ -63,9 +63,9 @@ class FakeMarket:
     tick: Decimal
     step: Decimal
     min_qty: Decimal
-    min_notional: Decimal = D(0)
-    contract_size: Decimal = D(1)
-    price: Decimal = D(100)
+    min_notional: Decimal = D(0)  # noqa: RUF009 - Decimal is immutable
+    contract_size: Decimal = D(1)  # noqa: RUF009 - Decimal is immutable
+    price: Decimal = D(100)  # noqa: RUF009 - Decimal is immutable
 
 
 @dataclass
@@ -79,7 +79,7 @@ class FakeOrder:
     price: Decimal | None
     tif: str = "GTC"
     reduce_only: bool = False
-    filled: Decimal = D(0)
+    filled: Decimal = D(0)  # noqa: RUF009 - Decimal is immutable
     avg_price: Decimal | None = None
     status: str = "open"  # open | filled | cancelled | rejected
     created_ms: int = 0
@@ -97,6 +97,7 @@ class Fault:
     response: Response | None = None  # answer instead of processing
     delay_after: float = 0.0  # process normally, then sleep before answering (client times out)
     times: int = 1
+    error_kind: str | None = None  # answer with the venue's own payload for this VenueError kind
 
 
 class Venue:
@@ -173,7 +174,7 @@ class Venue:
             )
             self.orders[order.id] = order
             marketable = type_ == "market" or (
-                type_ == "limit" and (side == "buy" and price >= market.price or side == "sell" and price <= market.price)
+                type_ == "limit" and ((side == "buy" and price >= market.price) or (side == "sell" and price <= market.price))
             )
             if marketable:
                 fill_qty = qty
@@ -185,7 +186,7 @@ class Venue:
             return order
 
     def _check_funds(self, market: FakeMarket, side: str, qty: Decimal, price: Decimal, reduce_only: bool) -> None:
-        if market.kind == "swap":
+        if market.kind in ("swap", "future"):
             if reduce_only:
                 held = self.positions.get(market.native, (D(0), D(0)))[0]
                 if held == 0 or (held > 0) == (side == "buy"):
@@ -211,7 +212,7 @@ class Venue:
         order.avg_price = price if order.avg_price is None else (order.avg_price * before + price * qty) / order.filled
         order.status = "filled" if order.remaining == 0 else "open"
         sign = 1 if order.side == "buy" else -1
-        if market.kind == "swap":
+        if market.kind in ("swap", "future"):
             held, entry = self.positions.get(market.native, (D(0), D(0)))
             new = held + sign * qty
             self.positions[market.native] = (new, price if held == 0 or (held > 0) != (new > 0) else entry)
@@ -251,6 +252,12 @@ class FakeExchange:
         self.lock = threading.Lock()
 
     # fault injection ---------------------------------------------------------------
+    place_route: tuple[str, str] = ("POST", "/order")  # (method, path fragment) of order placement
+
+    def fail_next_placement(self, kind: str, times: int = 1) -> None:
+        """Answer the next placement(s) with this venue's real error payload for ``kind``."""
+        self.faults.append(Fault(*self.place_route, error_kind=kind, times=times))
+
     def fail_next(self, method: str, path_contains: str, status: int, body: object, times: int = 1) -> None:
         self.faults.append(Fault(method, path_contains, Response(status, body), times=times))
 
@@ -270,8 +277,11 @@ class FakeExchange:
     def handle(self, request: Request) -> Response:
         self.log.append(request)
         fault = self._take_fault(request)
+        self.context(request)
         if fault is not None and fault.response is not None:
             return fault.response
+        if fault is not None and fault.error_kind is not None:
+            return self.error(VenueError(fault.error_kind, fault.error_kind))
         try:
             response = self.route(request)
         except VenueError as error:
@@ -282,6 +292,9 @@ class FakeExchange:
 
     def requests_to(self, method: str, path_contains: str) -> list[Request]:
         return [r for r in self.log if r.method == method and path_contains in r.path]
+
+    def context(self, request: Request) -> None:
+        """Remember per-request facts (market family) that error payloads depend on."""
 
     def route(self, request: Request) -> Response:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -311,7 +324,10 @@ class FakeServer:
                     body=body,
                 )
                 response = fake.handle(request)
-                payload = json.dumps(response.body, default=str).encode()
+                if isinstance(response.body, bytes):
+                    payload = response.body  # e.g. a load balancer's HTML error page
+                else:
+                    payload = json.dumps(response.body, default=str).encode()
                 try:
                     self.send_response(response.status)
                     self.send_header("Content-Type", "application/json")
@@ -330,7 +346,7 @@ class FakeServer:
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
 
     @property
     def url(self) -> str:
