@@ -25,7 +25,7 @@ from psycopg import sql
 from bridges.protocol import AgentClient, AgentError, TransportError
 
 from . import selectors
-from .crypto import decrypt_json, decrypt_text, encrypt_json, encrypt_text
+from .crypto import decrypt_json, decrypt_text, encrypt_json, encrypt_text, reencrypt
 from .models import BridgeInstance, BridgeInstanceEvent, BridgeNode, BridgeOrderIntent
 
 log = logging.getLogger(__name__)
@@ -584,3 +584,62 @@ def pump_all_events() -> int:
         except (AgentError, TransportError) as error:
             log.warning("events of %s unavailable: %s", instance.instance_id, error)
     return count
+
+
+def rotate_encryption() -> int:
+    """Re-encrypt node secrets and terminal credentials under the current first CREDENTIALS_KEYS key."""
+    count = 0
+    with transaction.atomic():
+        for node in BridgeNode.objects.select_for_update():
+            node.secret_encrypted = reencrypt(node.secret_encrypted)
+            node.save(update_fields=["secret_encrypted", "updated_at"])
+            count += 1
+        for instance in BridgeInstance.objects.select_for_update():
+            instance.credentials_encrypted = reencrypt(instance.credentials_encrypted)
+            instance.save(update_fields=["credentials_encrypted", "updated_at"])
+            count += 1
+    return count
+
+
+# -- broker accounts (tenant side) ---------------------------------------------------------------------
+def ensure_instance_for_account(account: Any) -> BridgeInstance:
+    """Start, or update and keep running, the bridge terminal of a `BrokerAccount` of kind BRIDGE.
+
+    Call inside the account's tenant schema. Account settings used: `bridge_backend` (default "mt5"),
+    `bridge_region`, `bridge_options`; credentials: `login`, `password`, `server` (+ backend extras).
+    """
+    from brokers.credentials import decrypt_credentials
+
+    account_settings = account.settings or {}
+    return request_instance(
+        tenant_schema=connection.schema_name,
+        account_id=str(account.pk),
+        backend=str(account_settings.get("bridge_backend", "mt5")),
+        credentials={key: str(value) for key, value in decrypt_credentials(account.credentials_encrypted).items()},
+        preferred_region=str(account_settings.get("bridge_region", "")),
+        options=dict(account_settings.get("bridge_options", {})),
+    )
+
+
+def release_instance_for_account(account: Any, *, reason: str = "broker account disabled") -> BridgeInstance | None:
+    instance = selectors.instance_for_account(connection.schema_name, str(account.pk))
+    return stop_instance(instance, reason=reason) if instance is not None else None
+
+
+def broker_for_account(account: Any, *, guards: list[Any] | None = None) -> Any:
+    """The BrokerService of a BRIDGE `BrokerAccount` (what brokers.services.get_broker_service should return).
+
+    Account settings used: `venue` (symbol venue of positions, default "FX"), `symbol_map`
+    ({"OANDA:XAUUSD": "GOLD"}), `symbol_suffix` (".m" for brokers that suffix symbols).
+    """
+    from .broker import BridgeBroker
+
+    account_settings = account.settings or {}
+    return BridgeBroker(
+        tenant_schema=connection.schema_name,
+        account_id=str(account.pk),
+        venue=str(account_settings.get("venue", "FX")),
+        symbol_map=dict(account_settings.get("symbol_map", {})),
+        symbol_suffix=str(account_settings.get("symbol_suffix", "")),
+        guards=guards,
+    )
