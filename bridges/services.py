@@ -31,6 +31,7 @@ from .models import BridgeInstance, BridgeInstanceEvent, BridgeNode, BridgeOrder
 log = logging.getLogger(__name__)
 
 Status = BridgeInstance.Status
+AGENT_ACTIVE = ("starting", "running", "disconnected")
 NodeStatus = BridgeNode.Status
 IntentState = BridgeOrderIntent.State
 
@@ -160,22 +161,39 @@ def check_all_nodes() -> NodeCheckReport:
             continue
         node = record_heartbeat(node, health)
         report.healthy.append(node.node_id)
-        report.restarted.extend(_restart_missing_instances(node, health))
+        report.restarted.extend(_reconcile_node_instances(node, health))
     report.restarted.extend(instance.instance_id for instance in restart_due_instances())
     return report
 
 
-def _restart_missing_instances(node: BridgeNode, health: dict[str, Any]) -> list[str]:
-    running_there = {item["instance_id"]: item for item in health["instances"] if item["status"] == "running"}
+def _reconcile_node_instances(node: BridgeNode, health: dict[str, Any]) -> list[str]:
+    """Make the node's terminals match the database.
+
+    A terminal the database places here but the agent does not run (the agent restarted: it keeps no state)
+    is started again. A terminal the agent runs but the database placed elsewhere or stopped (the node was
+    cut off, its terminals were moved, and now it is back) is stopped there, so one account never has two
+    live terminals.
+    """
+    reported = {item["instance_id"]: item for item in health["instances"] if item["status"] in AGENT_ACTIVE}
     restarted = []
     for instance in selectors.active_instances_on(node).filter(status=Status.RUNNING):
-        reported = running_there.get(instance.instance_id)
-        if reported is None:
-            transition(instance, Status.FAILED, message="agent no longer runs this terminal (agent restarted?)")
+        if instance.instance_id not in reported:
+            transition(instance, Status.FAILED, message=f"{node.node_id} no longer runs this terminal (agent restarted?)")
             start_on_node(instance)
             restarted.append(instance.instance_id)
             if instance.status == Status.RUNNING:
                 reconcile_in_flight_orders(instance)
+    expected_here = set(
+        BridgeInstance.objects.filter(node=node, status__in=selectors.OCCUPYING_STATUSES).values_list(
+            "instance_id", flat=True
+        )
+    )
+    for instance_id in set(reported) - expected_here:
+        log.warning("stopping orphan terminal %s on %s", instance_id, node.node_id)
+        try:
+            client_for_node(node).stop_instance(instance_id, "terminal now runs on another node")
+        except (AgentError, TransportError) as error:
+            log.warning("could not stop orphan %s on %s: %s", instance_id, node.node_id, error)
     return restarted
 
 
@@ -207,7 +225,7 @@ def transition(instance: BridgeInstance, to_status: str, *, message: str = "", *
         instance.status = to_status
         for name, value in fields.items():
             setattr(instance, name, value)
-        if to_status == Status.FAILED and message:
+        if to_status in (Status.FAILED, Status.PENDING) and message:
             instance.last_error = message[:4000]
         instance.save()
         if from_status != to_status or message:

@@ -286,3 +286,39 @@ def test_event_cursor_restarts_with_a_new_terminal_stream(pool):
     assert events[0]["type"] == "terminal_status"
     instance.refresh_from_db()
     assert instance.events_cursor == 1
+
+
+def test_disconnected_terminal_is_not_restarted_by_heartbeats(pool):
+    pool.spawn("win-1")
+    pool.register("win-1")
+    heartbeat_rounds(1)
+    instance = services.request_instance(
+        tenant_schema="alpha", account_id="acct-dc", backend="sim", credentials=credentials("709")
+    )
+    pool.agents["win-1"].client().sim_command(instance.instance_id, {"command": "disconnect"})
+    events_before = instance.events.count()
+    report = heartbeat_rounds(2)[-1]
+    assert report.restarted == []
+    assert instance.events.count() == events_before
+
+
+def test_node_that_comes_back_stops_terminals_that_moved_away(pool):
+    pool.spawn("win-1")
+    pool.spawn("win-2")
+    node_1 = pool.register("win-1")
+    pool.register("win-2")
+    heartbeat_rounds(1)
+    instance = services.request_instance(
+        tenant_schema="alpha", account_id="acct-o", backend="sim", credentials=credentials("710")
+    )
+    # win-1 was cut off from 4pass (not dead): the terminal was moved to win-2 meanwhile.
+    stranded = instance.node
+    other = BridgeNode.objects.exclude(pk=stranded.pk).get()
+    BridgeInstance.objects.filter(pk=instance.pk).update(node=other)
+    services.start_on_node(BridgeInstance.objects.get(pk=instance.pk))
+
+    heartbeat_rounds(1)
+
+    assert pool.agents[stranded.node_id].client().get_instance(instance.instance_id)["status"] == "stopped"
+    assert pool.agents[other.node_id].client().get_instance(instance.instance_id)["status"] == "running"
+    assert node_1.pk in (stranded.pk, other.pk)
