@@ -8,10 +8,14 @@ recorded as a BridgeInstanceEvent.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import secrets
 import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -140,43 +144,87 @@ class NodeCheckReport:
     reconciled: dict[str, dict[str, list[str]]] = field(default_factory=dict)
 
 
+@contextmanager
+def _exclusive(lock_name: str) -> Iterator[bool]:
+    """A PostgreSQL advisory lock held for the block; yields False (without waiting) if someone holds it."""
+    key = int.from_bytes(hashlib.sha256(lock_name.encode()).digest()[:8], "big", signed=True)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
+        acquired = bool(cursor.fetchone()[0])
+    try:
+        yield acquired
+    finally:
+        if acquired:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+
+
+def _poll_health(nodes: list[BridgeNode]) -> dict[int, dict[str, Any] | Exception]:
+    """Health of every node, polled concurrently so a few dead nodes cannot stretch the round."""
+
+    def poll(node: BridgeNode) -> dict[str, Any] | Exception:
+        try:
+            return client_for_node(node).health(timeout=health_timeout())
+        except (TransportError, AgentError) as error:
+            return error
+
+    if not nodes:
+        return {}
+    with ThreadPoolExecutor(max_workers=min(16, len(nodes))) as executor:
+        return dict(zip((node.pk for node in nodes), executor.map(poll, nodes), strict=True))
+
+
 def check_all_nodes() -> NodeCheckReport:
     """One heartbeat round: poll every node; mark unreachable ones down after N misses and move their
-    instances; restart instances a healthy node no longer runs (its agent restarted, it keeps no state)."""
+    instances; restart instances a healthy node no longer runs (its agent restarted, it keeps no state).
+
+    Rounds never overlap (advisory lock): an overlapping round is skipped, not queued.
+    """
     report = NodeCheckReport()
-    for node in BridgeNode.objects.order_by("node_id"):
-        try:
-            health = client_for_node(node).health(timeout=health_timeout())
-        except (TransportError, AgentError) as error:
-            node, became_down = record_missed_heartbeat(node, str(error))
-            report.missed.append(node.node_id)
-            if became_down:
-                log.warning("bridge node %s is down after %d missed heartbeats", node.node_id, node.missed_heartbeats)
-                report.went_down.append(node.node_id)
-                moved = fail_over_node(node, reason=f"node down: {error}")
-                report.moved.extend(instance.instance_id for instance in moved)
-                for instance in moved:
-                    if instance.status == Status.RUNNING:
-                        report.reconciled[instance.instance_id] = reconcile_in_flight_orders(instance)
-            continue
-        node = record_heartbeat(node, health)
-        report.healthy.append(node.node_id)
-        report.restarted.extend(_reconcile_node_instances(node, health))
-    report.restarted.extend(instance.instance_id for instance in restart_due_instances())
+    with _exclusive("bridges.check_all_nodes") as acquired:
+        if not acquired:
+            log.info("bridge heartbeat round skipped: another round is running")
+            return report
+        nodes = list(BridgeNode.objects.order_by("node_id"))
+        polled_at = timezone.now()
+        results = _poll_health(nodes)
+        for node in nodes:
+            health = results[node.pk]
+            if isinstance(health, Exception):
+                _handle_missed_heartbeat(node, health, report)
+                continue
+            node = record_heartbeat(node, health)
+            report.healthy.append(node.node_id)
+            report.restarted.extend(_reconcile_node_instances(node, health, polled_at))
+        report.restarted.extend(instance.instance_id for instance in restart_due_instances())
     return report
 
 
-def _reconcile_node_instances(node: BridgeNode, health: dict[str, Any]) -> list[str]:
+def _handle_missed_heartbeat(node: BridgeNode, error: Exception, report: NodeCheckReport) -> None:
+    node, became_down = record_missed_heartbeat(node, str(error))
+    report.missed.append(node.node_id)
+    if not became_down:
+        return
+    log.warning("bridge node %s is down after %d missed heartbeats", node.node_id, node.missed_heartbeats)
+    report.went_down.append(node.node_id)
+    moved = fail_over_node(node, reason=f"node down: {error}")
+    report.moved.extend(instance.instance_id for instance in moved)
+    for instance in moved:
+        if instance.status == Status.RUNNING:
+            report.reconciled[instance.instance_id] = reconcile_in_flight_orders(instance)
+
+
+def _reconcile_node_instances(node: BridgeNode, health: dict[str, Any], polled_at: datetime) -> list[str]:
     """Make the node's terminals match the database.
 
     A terminal the database places here but the agent does not run (the agent restarted: it keeps no state)
     is started again. A terminal the agent runs but the database placed elsewhere or stopped (the node was
     cut off, its terminals were moved, and now it is back) is stopped there, so one account never has two
-    live terminals.
+    live terminals. Only terminals started before the health snapshot are judged by it.
     """
     reported = {item["instance_id"]: item for item in health["instances"] if item["status"] in AGENT_ACTIVE}
     restarted = []
-    for instance in selectors.active_instances_on(node).filter(status=Status.RUNNING):
+    for instance in selectors.active_instances_on(node).filter(status=Status.RUNNING, started_at__lt=polled_at):
         if instance.instance_id not in reported:
             transition(instance, Status.FAILED, message=f"{node.node_id} no longer runs this terminal (agent restarted?)")
             start_on_node(instance)
@@ -188,7 +236,11 @@ def _reconcile_node_instances(node: BridgeNode, health: dict[str, Any]) -> list[
             "instance_id", flat=True
         )
     )
-    for instance_id in set(reported) - expected_here:
+    # A terminal that moved here or away during this round is judged next round.
+    changed_since = set(
+        BridgeInstance.objects.filter(updated_at__gte=polled_at).values_list("instance_id", flat=True)
+    )
+    for instance_id in set(reported) - expected_here - changed_since:
         log.warning("stopping orphan terminal %s on %s", instance_id, node.node_id)
         try:
             client_for_node(node).stop_instance(instance_id, "terminal now runs on another node")

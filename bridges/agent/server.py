@@ -145,6 +145,9 @@ class AgentRequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     # Headers and body go out in separate writes; with Nagle on, delayed ACKs add ~40 ms per response.
     disable_nagle_algorithm = True
+    # Idle keep-alive connections are closed after this many seconds so they do not pin threads; the
+    # client re-sends (re-signed) on a fresh connection.
+    timeout = 120
     server_version = f"4pass-bridge-agent/{AGENT_VERSION}"
     server: AgentHTTPServer
 

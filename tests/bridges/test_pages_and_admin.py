@@ -95,3 +95,24 @@ def test_heartbeat_actor_counts_a_missed_heartbeat_for_an_unreachable_node():
 def test_bridge_jobs_are_scheduled():
     targets = {job.target for job in discover_jobs()}
     assert {"bridges.actors:check_bridge_nodes", "bridges.actors:pump_bridge_events"} <= targets
+
+
+def test_overlapping_heartbeat_rounds_are_skipped():
+    import hashlib
+
+    import psycopg
+    from django.db import connection
+
+    from bridges import services
+
+    node = BridgeNodeFactory(address="http://127.0.0.1:1")
+    key = int.from_bytes(hashlib.sha256(b"bridges.check_all_nodes").digest()[:8], "big", signed=True)
+    params = connection.get_connection_params()
+    with psycopg.connect(
+        dbname=params["dbname"], user=params.get("user"), host=params.get("host"), port=params.get("port"),
+        autocommit=True,
+    ) as other_round:
+        other_round.execute("SELECT pg_advisory_lock(%s)", [key])
+        report = services.check_all_nodes()
+    node.refresh_from_db()
+    assert report.missed == [] and node.missed_heartbeats == 0
