@@ -101,7 +101,10 @@ def client_for_node(node: BridgeNode) -> AgentClient:
         client = _clients.get(key)
         if client is None:
             timeout = float(_setting("BRIDGES_REQUEST_TIMEOUT_SECONDS", 10.0))
-            client = AgentClient(node.address, node.node_id, node_secret(node), timeout=timeout)
+            client = AgentClient(
+                node.address, node.node_id, node_secret(node), timeout=timeout,
+                ca_file=_setting("BRIDGES_TLS_CA_FILE", None),
+            )
             _clients[key] = client
         return client
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import http.client
 import json
 import socket
+import ssl
 import threading
 import time
 from typing import Any
@@ -46,6 +47,7 @@ class AgentClient:
         *,
         timeout: float = 10.0,
         validate: bool = True,
+        ca_file: str | None = None,
     ) -> None:
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -58,6 +60,7 @@ class AgentClient:
         self._port = parts.port or (443 if parts.scheme == "https" else 80)
         self.timeout = timeout
         self.validate = validate
+        self._ssl_context = ssl.create_default_context(cafile=ca_file) if parts.scheme == "https" else None
         self._local = threading.local()
         self.last_server_time_ms: float | None = None
 
@@ -66,10 +69,12 @@ class AgentClient:
         """This thread's connection, connected; the flag says whether it was already open (reused)."""
         connection = getattr(self._local, "connection", None)
         if connection is None:
-            connection_class = (
-                http.client.HTTPSConnection if self._scheme == "https" else http.client.HTTPConnection
-            )
-            connection = connection_class(self._host, self._port, timeout=timeout)
+            if self._ssl_context is not None:
+                connection = http.client.HTTPSConnection(
+                    self._host, self._port, timeout=timeout, context=self._ssl_context
+                )
+            else:
+                connection = http.client.HTTPConnection(self._host, self._port, timeout=timeout)
             self._local.connection = connection
         connection.timeout = timeout
         if connection.sock is None:

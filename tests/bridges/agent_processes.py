@@ -64,6 +64,7 @@ def spawn_agent(
     sim_state_dir: Path | None = None,
     secret: bytes | None = None,
     port: int = 0,
+    tls: tuple[Path, Path] | None = None,
 ) -> AgentProcess:
     secret = secret or secrets.token_hex(32).encode()
     workdir.mkdir(parents=True, exist_ok=True)
@@ -79,6 +80,8 @@ def spawn_agent(
     ]
     if sim_state_dir is not None:
         command += ["--sim-state-dir", str(sim_state_dir)]
+    if tls is not None:
+        command += ["--tls-cert", str(tls[0]), "--tls-key", str(tls[1])]
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     with open(stderr_path, "w") as stderr:
         process = subprocess.Popen(
@@ -89,6 +92,8 @@ def spawn_agent(
         process.wait(timeout=5)
         raise RuntimeError(f"agent {node_id} did not start: {stderr_path.read_text()}")
     announced = json.loads(line)
-    agent = AgentProcess(node_id, secret, f"http://127.0.0.1:{announced['port']}", process, stderr_path)
-    wait_until_healthy(agent.client(), timeout=10)
+    scheme = "https" if tls is not None else "http"
+    agent = AgentProcess(node_id, secret, f"{scheme}://127.0.0.1:{announced['port']}", process, stderr_path)
+    if tls is None:
+        wait_until_healthy(agent.client(), timeout=10)
     return agent
