@@ -314,7 +314,13 @@ def request_instance(
                 "options": options or {},
             },
         )
+        changed = False
         if not created:
+            changed = (
+                decrypt_json(instance.credentials_encrypted) != credentials
+                or instance.backend != backend
+                or instance.options != (options or {})
+            )
             instance.backend = backend
             instance.preferred_region = preferred_region
             instance.credentials_encrypted = encrypt_json(credentials)
@@ -323,6 +329,13 @@ def request_instance(
             instance.save()
         else:
             record_instance_event(instance, BridgeInstanceEvent.Kind.STATUS, to_status=Status.PENDING, message="requested")
+    if changed and instance.status == Status.RUNNING and instance.node is not None:
+        # The running terminal logged in with the old settings: log it out, then start it again.
+        try:
+            client_for_node(instance.node).stop_instance(instance.instance_id, "account settings changed")
+        except (AgentError, TransportError) as error:
+            log.warning("stop of %s before re-login failed: %s", instance.instance_id, error)
+        transition(instance, Status.STOPPED, message="account settings changed; logging in again")
     if instance.status not in (Status.RUNNING, Status.STARTING):
         instance.restart_count = 0
         start_on_node(instance)

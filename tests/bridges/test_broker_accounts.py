@@ -75,3 +75,21 @@ def test_encryption_rotation_keeps_secrets_readable(pool, bridge_account, settin
     assert decrypt_json(instance.credentials_encrypted)["password"] == "demo-pass"
     settings.CREDENTIALS_KEYS = settings.CREDENTIALS_KEYS[:1]
     assert decrypt_json(instance.credentials_encrypted)["login"] == "880"
+
+
+def test_changed_credentials_log_the_terminal_in_again(pool, bridge_account, in_schema, tenant_a):
+    first = services.ensure_instance_for_account(bridge_account)
+    with in_schema(tenant_a.schema_name):
+        bridge_account.credentials_encrypted = encrypt_credentials(
+            {"login": "881", "password": "demo-pass", "server": "SimBroker-Demo"}
+        )
+        second = services.ensure_instance_for_account(bridge_account)
+    assert second.status == BridgeInstance.Status.RUNNING
+    assert second.stream_id != first.stream_id
+    assert pool.agents["win-acc"].client().account(second.instance_id)["login"] == "881"
+
+
+def test_unchanged_request_leaves_the_running_terminal_alone(pool, bridge_account):
+    first = services.ensure_instance_for_account(bridge_account)
+    second = services.ensure_instance_for_account(bridge_account)
+    assert second.stream_id == first.stream_id
