@@ -80,3 +80,40 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.organization} ({self.role})"
+
+
+class PushSubscription(models.Model):
+    """A browser's Web Push subscription (one per device) for a user."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="push_subscriptions")
+    endpoint = models.URLField(max_length=1000, unique=True)
+    p256dh = models.CharField(max_length=200)
+    auth = models.CharField(max_length=100)
+    user_agent = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    failure_count = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.endpoint[:40]}…"
+
+
+class NotificationEvent(models.TextChoices):
+    ORDER_FILLED = "order_filled", "Order filled"
+    ORDER_REJECTED = "order_rejected", "Order rejected"
+    DEPLOYMENT_STOPPED = "deployment_stopped", "Deployment stopped"
+    BROKER_DISCONNECTED = "broker_disconnected", "Broker or bridge disconnected"
+
+
+class NotificationPreference(models.Model):
+    """Opt-outs per event type; an event without a row is delivered."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notification_preferences")
+    event = models.CharField(max_length=40, choices=NotificationEvent.choices)
+    push_enabled = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "event"], name="unique_notification_preference")]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.event}: {'on' if self.push_enabled else 'off'}"

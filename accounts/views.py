@@ -1,14 +1,17 @@
+import json
+
 from django.contrib import messages
 from django.contrib.auth import login, logout
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
-from . import services
+from . import push, services
 from .forms import LoginForm, SignUpForm
-from .models import Organization
+from .models import NotificationEvent, Organization
 from .selectors import current_organization
 
 
@@ -52,3 +55,35 @@ def signup_view(request: HttpRequest) -> HttpResponse:
             return redirect("dashboard")
     status = 400 if request.method == "POST" else 200
     return render(request, "accounts/signup.html", {"form": form}, status=status)
+
+
+@login_required
+def notifications_view(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        for event, _label in NotificationEvent.choices:
+            push.set_preference(request.user, event, request.POST.get(event) == "on")
+        messages.success(request, "Notification settings saved.")
+        return redirect("accounts:notifications")
+    disabled = set(
+        request.user.notification_preferences.filter(push_enabled=False).values_list("event", flat=True)
+    )
+    events = [{"value": value, "label": label, "enabled": value not in disabled} for value, label in NotificationEvent.choices]
+    devices = request.user.push_subscriptions.order_by("-created_at")
+    return render(request, "accounts/notifications.html", {"events": events, "devices": devices})
+
+
+@login_required
+@require_http_methods(["POST", "DELETE"])
+def push_subscription_view(request: HttpRequest) -> JsonResponse:
+    try:
+        body = json.loads(request.body or b"{}")
+    except json.JSONDecodeError:
+        return JsonResponse({"error": "The body must be the JSON of a PushSubscription."}, status=400)
+    if request.method == "DELETE":
+        removed = push.remove_subscription(request.user, str(body.get("endpoint", "")))
+        return JsonResponse({"removed": removed})
+    try:
+        subscription = push.save_subscription(request.user, body, request.headers.get("User-Agent", ""))
+    except ValidationError as error:
+        return JsonResponse({"error": " ".join(error.messages)}, status=400)
+    return JsonResponse({"id": subscription.pk}, status=201)

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.urls import reverse
 
 from accounts.selectors import current_organization
@@ -25,4 +26,5 @@ def tenant(request) -> dict:
         "tenant_name": organization.name if organization is not None else "",
         "membership": getattr(request, "membership", None),
         "nav_items": items,
+        "vapid_public_key": settings.VAPID_PUBLIC_KEY,
     }

@@ -4,6 +4,7 @@ Production sets DEBUG=False, SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL, REDIS_URL,
 """
 
 from pathlib import Path
+from urllib.parse import unquote
 
 import environ
 
@@ -61,6 +62,9 @@ PUBLIC_SCHEMA_URLCONF = "fourpass.urls_public"
 ROOT_URLCONF = "fourpass.urls"
 SHOW_PUBLIC_IF_NO_TENANT_FOUND = False
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
+# Set the search path once per connection and tenant switch, not before every query (measured: paper
+# orders through the database 82 -> 149 orders/s single, 1,535 -> 4,788 orders/s batched).
+TENANT_LIMIT_SET_CALLS = True
 
 MIDDLEWARE = [
     "fourpass.tenancy.TenantHostMiddleware",
@@ -96,6 +100,8 @@ WSGI_APPLICATION = "fourpass.wsgi.application"
 ASGI_APPLICATION = "fourpass.asgi.application"
 
 DATABASES = {"default": env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/fourpass")}
+# A Unix-socket directory is given percent-encoded in the URL's host part (postgres://user@%2Fpath/db).
+DATABASES["default"]["HOST"] = unquote(DATABASES["default"].get("HOST") or "")
 # One backend combining django-tenants (schema per tenant) and django-timescaledb (hypertables).
 DATABASES["default"]["ENGINE"] = "fourpass.db.backends.postgresql"
 # Named after the checkout, so that several checkouts (git worktrees) can run their tests side by side.
@@ -151,6 +157,17 @@ CREDENTIALS_KEYS = env.list(
     "CREDENTIALS_KEYS",
     default=["ZGV2LW9ubHktY3JlZGVudGlhbHMta2V5LTAxMjM0NTY=" if DEBUG else ""],
 )
+
+# Web Push (VAPID). The defaults are a development key pair only; production sets its own.
+VAPID_PRIVATE_KEY = env.str("VAPID_PRIVATE_KEY", default="djaCXZr74PzBBpvAXPq-euxNJD_pXrbNPnEhqUGbEQ0" if DEBUG else "")
+VAPID_PUBLIC_KEY = env.str(
+    "VAPID_PUBLIC_KEY",
+    default="BG4ZIxkADPwNJ0cTmLgw_gGR502wZgv6It7vALWU7-CH91gd4UvxO8P_4P8ZZ8Tl_UpkqoseugrytjeqwxwT5WQ" if DEBUG else "",
+)
+VAPID_SUBJECT = env.str("VAPID_SUBJECT", default="mailto:ops@4pass.local")
+PUSH_TTL_SECONDS = env.int("PUSH_TTL_SECONDS", default=3600)
+# Real push services are https; plain http is only for local test push services.
+PUSH_ALLOW_INSECURE_ENDPOINTS = env.bool("PUSH_ALLOW_INSECURE_ENDPOINTS", default=DEBUG)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

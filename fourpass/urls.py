@@ -3,12 +3,15 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from . import views
+from . import pwa, views
 from .admin_sites import tenant_admin_site
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("health/", views.health, name="health"),
+    path("manifest.webmanifest", pwa.manifest, name="manifest"),
+    path("sw.js", pwa.service_worker, name="service-worker"),
+    path("offline/", pwa.offline, name="offline"),
     path("accounts/", include("accounts.urls")),
     path("strategies/", include("strategies.urls")),
     path("backtests/", include("backtests.urls")),

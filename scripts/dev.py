@@ -84,7 +84,7 @@ class EmbeddedServices:
 
     def stop(self) -> None:
         if self.redis is not None:
-            self.redis.shutdown(save=False, now=True)
+            self.redis.shutdown(nosave=True)
             self.redis = None
         if self.postgres is not None:
             self.postgres.cleanup()
