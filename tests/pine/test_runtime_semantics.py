@@ -425,3 +425,14 @@ plot(first(m), 'm')
 """
     assert plotted(src, "a")[0] == 7.0
     assert plotted(src, "m")[0] == 42.0
+
+
+def test_exponential_call_site_expansion_is_refused_quickly() -> None:
+    lines = ["f0(x) => x + 1"]
+    for k in range(1, 14):
+        lines.append(f"f{k}(x) => f{k - 1}(x) + f{k - 1}(x) + f{k - 1}(x)")
+    src = header() + "\n".join(lines) + "\nplot(f13(close))\n"
+    start = time.perf_counter()
+    with pytest.raises(PineRuntimeError, match="too complex"):
+        run(src)
+    assert time.perf_counter() - start < 30

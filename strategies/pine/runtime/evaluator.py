@@ -56,6 +56,7 @@ DEFAULT_MAX_BARS_BACK = 5000
 MAX_LOOP_ITERATIONS_PER_BAR = 1_000_000
 DEFAULT_WALL_CLOCK_BUDGET_S = 900.0
 MAX_CALL_DEPTH = 64
+MAX_FUNCTION_INSTANCES = 20_000
 
 SERIES_BUILTINS = ("open", "high", "low", "close", "volume", "hl2", "hlc3", "ohlc4", "hlcc4", "time", "bar_index")
 
@@ -236,6 +237,7 @@ class Script:
         self._alerted_bar = [-1]
         self._security_feeds: dict[str, Any] = {}
         self._plot_sites: dict[str, int] = {}
+        self._instances = 0
         self._pre_bar: list[Callable[[int], None]] = []
         self._always_update: list[Fn] = []
         decl = program.declaration
@@ -1214,6 +1216,11 @@ class Script:
             raise PineRuntimeError(f"unknown function {node.name}", line, col)
         if env.depth >= MAX_CALL_DEPTH:
             raise PineRuntimeError(f"function calls nested too deeply (recursion in '{node.name}'?)", line, col)
+        self._instances += 1
+        if self._instances > MAX_FUNCTION_INSTANCES:
+            raise PineRuntimeError(
+                f"script too complex: more than {MAX_FUNCTION_INSTANCES} function call sites after expanding "
+                f"nested calls (each call site keeps its own series state)", line, col)
         arg_fns: list[Fn] = []
         param_vecs: dict[int, Any] = {}
         for k, p in enumerate(fdef.params):
