@@ -436,3 +436,29 @@ def test_exponential_call_site_expansion_is_refused_quickly() -> None:
     with pytest.raises(PineRuntimeError, match="too complex"):
         run(src)
     assert time.perf_counter() - start < 30
+
+
+def test_break_and_continue_as_last_statement_of_loop_body() -> None:
+    src = header() + """
+n = 0
+for i = 0 to 10
+    n += 1
+    if i == 3
+        break
+plot(n, 'n')
+m = 0
+for i = 0 to 10
+    if i % 2 == 0
+        continue
+    m += 1
+plot(m, 'm')
+k = 0
+while true
+    k += 1
+    if k >= 5
+        break
+plot(k, 'k')
+"""
+    assert plotted(src, "n")[0] == 4
+    assert plotted(src, "m")[0] == 5
+    assert plotted(src, "k")[0] == 5
