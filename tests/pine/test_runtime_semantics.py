@@ -462,3 +462,24 @@ plot(k, 'k')
     assert plotted(src, "n")[0] == 4
     assert plotted(src, "m")[0] == 5
     assert plotted(src, "k")[0] == 5
+
+
+def test_matrix_linear_algebra() -> None:
+    src = header() + """
+m = matrix.new<float>(2, 2, 0.0)
+m.set(0, 0, 4.0)
+m.set(0, 1, 7.0)
+m.set(1, 0, 2.0)
+m.set(1, 1, 6.0)
+inv = m.inv()
+p = m.mult(inv)
+plot(m.det(), 'det')
+plot(p.get(0, 0) + p.get(1, 1), 'tr')
+plot(m.trace(), 'trace')
+m.reshape(1, 4)
+plot(m.columns(), 'cols')
+"""
+    assert plotted(src, "det")[0] == pytest.approx(10.0)
+    assert plotted(src, "tr")[0] == pytest.approx(2.0)
+    assert plotted(src, "trace")[0] == 10.0
+    assert plotted(src, "cols")[0] == 4
