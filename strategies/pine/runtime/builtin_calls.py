@@ -1061,6 +1061,3 @@ _HANDLERS: dict[str, Callable[[Script, ir.BuiltinCall, _Env], Fn]] = {
     "array.new": _array_new_typed,
     **{name: _strategy_order for name in _EMU_METHODS},
 }
-
-# silence "imported but unused" for names re-exported for handlers defined elsewhere
-_UNUSED = (PineMatrix,)

@@ -33,20 +33,12 @@ from typing import Any
 import numpy as np
 
 from .. import ir
-from ..builtins import FUNCTIONS
-from . import ta_bridge
-from .builtins_impl import PURE_FUNCTIONS, BuiltinError, PineArray, PineMap, PineMatrix, is_na, str_tostring
-from .errors import PineCancelled, PineRuntimeError
+from .builtins_impl import PineArray, PineMap, PineMatrix, is_na
+from .errors import PineRuntimeError
 from .series import BarData
 from .timeutil import (
     Timeframe,
-    calendar_field,
-    in_session,
     parse_timeframe,
-    parse_timestamp_string,
-    resolve_timezone,
-    timeframe_from_seconds,
-    timestamp_ms,
 )
 
 NA = math.nan
@@ -171,7 +163,6 @@ def _walk(node: Any):
             stack.append(n.match)
             stack.extend(n.body)
             continue
-        slots = getattr(type(n), "__slots__", ())
         for cls in type(n).__mro__:
             for s in getattr(cls, "__slots__", ()):
                 if s in ("span", "ty"):
@@ -181,14 +172,6 @@ def _walk(node: Any):
                     stack.append(v)
                 elif isinstance(v, dict) and s in ("fields", "raw_kwargs"):
                     stack.extend(v.values())
-        del slots
-
-
-class SecurityData:
-    """Values of ``request.security`` call sites, computed in the higher-timeframe context."""
-
-    def __init__(self) -> None:
-        self.values: dict[int, list] = {}  # site -> per chart bar value
 
 
 class Script:
@@ -207,7 +190,6 @@ class Script:
         vectorize: bool = True,
         limits: Limits | None = None,
         context: str = "chart",
-        security: SecurityData | None = None,
         security_capture: dict[int, list] | None = None,
     ) -> None:
         self.program = program
@@ -219,7 +201,6 @@ class Script:
         self.vectorize = vectorize and bars.total is not None
         self.limits = limits or Limits()
         self.context = context
-        self.security = security
         self.security_capture = security_capture
         self.inputs_specs = inputs_specs if inputs_specs is not None else list(program.inputs)
         self.input_values = input_values or {}
@@ -1406,23 +1387,4 @@ _EXPR_DISPATCH: dict[type, Callable[[Script, Any, _Env], Fn]] = {
     ir.While: Script._while,
 }
 
-__all__ = [
-    "FUNCTIONS",
-    "PURE_FUNCTIONS",
-    "BuiltinError",
-    "Limits",
-    "Outputs",
-    "PineCancelled",
-    "PineObject",
-    "PineRuntimeError",
-    "Script",
-    "SecurityData",
-    "calendar_field",
-    "in_session",
-    "parse_timestamp_string",
-    "resolve_timezone",
-    "str_tostring",
-    "ta_bridge",
-    "timeframe_from_seconds",
-    "timestamp_ms",
-]
+__all__ = ["Limits", "Outputs", "PineObject", "PineRuntimeError", "Script"]
