@@ -127,6 +127,13 @@ class BacktestRun(models.Model):
         return None
 
 
+class ResultManager(models.Manager):
+    """Leaves the (large) per-bar arrays in the database until something reads them."""
+
+    def get_queryset(self):
+        return super().get_queryset().defer("arrays")
+
+
 class BacktestResult(models.Model):
     """Everything a finished run produced. Per-bar series (bar open times in epoch ms, equity, drawdown,
     buy-and-hold equity and every numeric plot) are stored together as one uncompressed .npz blob: a 100k-bar
@@ -138,6 +145,11 @@ class BacktestResult(models.Model):
     trade_count = models.PositiveIntegerField(default=0)
 
     PLOT_PREFIX = "plot:"
+
+    objects = ResultManager()
+
+    class Meta:
+        base_manager_name = "objects"  # run.result also defers the arrays
 
     def __str__(self) -> str:
         return f"Result of run {self.run_id}"

@@ -158,3 +158,13 @@ def test_the_gap_report_lists_missing_bars(client, eurusd):
     response = client.get(f"/backtests/data/{eurusd.pk}/gaps/", HTTP_HX_REQUEST="true")
     assert response.status_code == 200
     assert "gap" in response.content.decode() or "none" in response.content.decode()
+
+
+def test_listing_runs_does_not_load_their_per_bar_arrays(client, finished_run):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get("/backtests/")
+    assert response.status_code == 200 and "194" in response.content.decode()
+    assert not any('"arrays"' in q["sql"] for q in queries.captured_queries)
