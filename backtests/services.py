@@ -254,6 +254,7 @@ def execute_run(run_id: int) -> BacktestRun | None:
     try:
         series, bars = market.load_series_bars(run.symbol, run.timeframe, run.date_from, run.date_to)
         data_hash = market.bars_hash(bars)
+        _renew_lease(run)
         loaded = time.perf_counter()
         plan_bars = _plan_max_bars(run)
         if len(bars["time"]) == 0:
@@ -289,6 +290,7 @@ def execute_run(run_id: int) -> BacktestRun | None:
             max_bars=plan_bars,
         )
         ran = time.perf_counter()
+        _renew_lease(run)
         with transaction.atomic():
             if not BacktestRun.objects.select_for_update().filter(pk=run.pk, status=RunStatus.RUNNING).exists():
                 raise _Lease()
@@ -315,6 +317,14 @@ def execute_run(run_id: int) -> BacktestRun | None:
         logger.exception("backtest %s crashed", run.pk)
         _finish(run, RunStatus.FAILED, f"Internal error: {error.__class__.__name__}: {error}")
     return run
+
+
+def _renew_lease(run: BacktestRun) -> None:
+    """Heartbeat between long phases (loading, storing); the engine's progress callback renews it while running."""
+    if not BacktestRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING, worker=run.worker).update(
+        heartbeat_at=timezone.now()
+    ):
+        raise _Lease()
 
 
 def _plan_max_bars(run: BacktestRun) -> int:
