@@ -66,12 +66,12 @@ def _count_bars(symbol: str, timeframe: str, date_from: datetime | None, date_to
     return count
 
 
-def _check_inputs(version: StrategyVersion, inputs: dict[str, Any]) -> dict[str, Any]:
+def _check_inputs(version: StrategyVersion, inputs: dict[str, Any], compiled=None) -> dict[str, Any]:
     known = {spec.get("name") or spec.get("title") for spec in version.inputs}
     unknown = sorted(set(inputs) - known)
     if unknown:
         raise BacktestRequestError(f"Unknown input(s): {', '.join(unknown)}.")
-    compiled = compile_source(version.source)
+    compiled = compiled or compile_source(version.source)
     coerced = {}
     for spec in version.inputs:
         name = spec.get("name") or spec.get("title")
@@ -118,6 +118,7 @@ def start_backtest(
     initial_capital: Decimal | None = None,
     sweep: ParameterSweep | None = None,
     enqueue: bool = True,
+    _prepared: dict | None = None,
 ) -> BacktestRun:
     """Validate and record a run, then queue it; returns at once (the job does the work).
 
@@ -135,8 +136,9 @@ def start_backtest(
         raise BacktestRequestError("The start date must be before the end date.")
     if initial_capital is not None and initial_capital <= 0:
         raise BacktestRequestError("Initial capital must be positive.")
-    inputs = _check_inputs(version, inputs or {})
-    bars = _count_bars(symbol, timeframe, date_from, date_to)
+    prepared = _prepared or {}
+    inputs = _check_inputs(version, inputs or {}, prepared.get("compiled"))
+    bars = prepared["bars"] if "bars" in prepared else _count_bars(symbol, timeframe, date_from, date_to)
     if bars == 0:
         raise BacktestRequestError(f"No {symbol} bars in the chosen date range.")
     check_plan_limit(user, "max_backtest_bars", bars)
@@ -501,10 +503,15 @@ def start_sweep(
             date_from=date_from, date_to=date_to, initial_capital=initial_capital, base_inputs=base_inputs,
             parameters=parameters, metric=metric,
         )
+        # every cell shares the data range and the program: count and compile once, not once per cell
+        prepared = {
+            "bars": _count_bars(symbol, timeframe, date_from, date_to),
+            "compiled": compile_source(version.source),
+        }
         for combination in itertools.product(*(p["values"] for p in parameters)):
             inputs = {**base_inputs, **dict(zip(names, combination, strict=True))}
             start_backtest(
                 user, version, symbol=symbol, timeframe=timeframe, date_from=date_from, date_to=date_to,
-                inputs=inputs, initial_capital=initial_capital, sweep=sweep,
+                inputs=inputs, initial_capital=initial_capital, sweep=sweep, _prepared=prepared,
             )
     return sweep
