@@ -105,7 +105,7 @@ def run(count: int, timeframe: str) -> None:
 
                 profiler = cProfile.Profile()
                 profiler.runcall(services.execute_run, queued.pk)
-                pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+                pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
             else:
                 services.execute_run(queued.pk)
             total = time.perf_counter() - started
