@@ -184,3 +184,14 @@ def test_a_failed_run_page_shows_the_error_with_its_pine_line(client, eurusd, tr
     page = client.get(f"/backtests/runs/{run.pk}/").content.decode()
     assert "The backtest failed at line 4:" in page
     assert "4 | x = array.get(arr, 5)" in page
+
+
+def test_chart_data_of_a_long_run_keeps_the_most_recent_bars(client, finished_run, monkeypatch):
+    from backtests import selectors
+
+    monkeypatch.setattr(selectors, "CHART_MAX_BARS", 1000)
+    data = client.get(f"/backtests/runs/{finished_run.pk}/chart.json").json()
+    assert data["truncated_bars"] == 23054 - 1000
+    assert len(data["candles"]["time"]) == len(data["equity"]) == len(data["plots"]["RSI"]) == 1000
+    assert data["series_time"][0] == data["candles"]["time"][0]
+    assert all(m["time"] >= data["candles"]["time"][0] for m in data["markers"])
