@@ -483,3 +483,11 @@ plot(m.columns(), 'cols')
     assert plotted(src, "tr")[0] == pytest.approx(2.0)
     assert plotted(src, "trace")[0] == 10.0
     assert plotted(src, "cols")[0] == 4
+
+
+def test_and_or_are_lazy_in_v6_and_strict_in_v5() -> None:
+    body = 'indicator("t")\nk = bar_index % 2 == 0 and ta.cum(1) == 3\nplot(k ? 1 : 0, "k")\n'
+    # v6 short-circuits: ta.cum runs on even bars only (1, 2, 3 at bars 0, 2, 4)
+    assert plotted("//@version=6\n" + body, "k")[:6] == [0, 0, 0, 0, 1, 0]
+    # v5 evaluates both operands on every bar: ta.cum is 3 at bar 2
+    assert plotted("//@version=5\n" + body, "k")[:6] == [0, 0, 1, 0, 0, 0]

@@ -854,6 +854,23 @@ class Script:
         op = node.op
         if op in ("and", "or"):
             a = self._cond(node.left, env)
+            if self.version < 6:
+                # v5 evaluates both operands on every bar (ta.* state on the right side updates)
+                b = self._cond(node.right, env)
+                if op == "and":
+                    def strict_and() -> bool:
+                        x = a()
+                        y = b()
+                        return bool(x and y)
+
+                    return strict_and
+
+                def strict_or() -> bool:
+                    x = a()
+                    y = b()
+                    return bool(x or y)
+
+                return strict_or
             b = self._cond(node.right, env.child(True))
             if op == "and":
                 return lambda: bool(a() and b())
