@@ -423,6 +423,20 @@ def start_on_node(instance: BridgeInstance, *, exclude_node_ids: tuple[int, ...]
     )
 
 
+def restart_instance(instance: BridgeInstance, *, reason: str = "restart requested") -> BridgeInstance:
+    """Log the terminal out and in again where it runs; start it (anywhere) if it does not run."""
+    instance.should_run = True
+    instance.save(update_fields=["should_run", "updated_at"])
+    if instance.status == Status.RUNNING and instance.node is not None:
+        try:
+            client_for_node(instance.node).restart_instance(instance.instance_id, reason)
+        except (AgentError, TransportError) as error:
+            transition(instance, Status.FAILED, message=f"restart on {instance.node.node_id} failed: {error}")
+            return start_on_node(instance)
+        return transition(instance, Status.RUNNING, message=f"restarted on {instance.node.node_id}: {reason}")
+    return start_on_node(instance)
+
+
 def stop_instance(instance: BridgeInstance, *, reason: str = "stopped by request") -> BridgeInstance:
     instance.should_run = False
     instance.save(update_fields=["should_run", "updated_at"])

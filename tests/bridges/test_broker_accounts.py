@@ -93,3 +93,10 @@ def test_unchanged_request_leaves_the_running_terminal_alone(pool, bridge_accoun
     first = services.ensure_instance_for_account(bridge_account)
     second = services.ensure_instance_for_account(bridge_account)
     assert second.stream_id == first.stream_id
+
+
+def test_restart_logs_a_running_terminal_in_again_in_place(pool, bridge_account):
+    instance = services.ensure_instance_for_account(bridge_account)
+    restarted = services.restart_instance(instance, reason="operator")
+    assert restarted.status == BridgeInstance.Status.RUNNING and restarted.node.node_id == "win-acc"
+    assert restarted.events.filter(message__contains="restarted on win-acc").exists()
