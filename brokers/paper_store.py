@@ -10,9 +10,10 @@ import datetime as dt
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import Q
 
 from brokers.core.base import OrderGuard
-from brokers.core.errors import InsufficientFunds, InvalidOrder, OrderNotFound
+from brokers.core.errors import BrokerError, InsufficientFunds, InvalidOrder, OrderNotFound
 from brokers.core.models import (
     Balance,
     Fill,
@@ -121,6 +122,11 @@ def _result_fields(result: OrderResult) -> dict:
     }
 
 
+class _ShortCircuit(Exception):
+    def __init__(self, result: OrderResult):
+        self.result = result
+
+
 class DbPaperBroker(PaperBroker):
     def __init__(self, account: BrokerAccount, *, price_source: PriceSource | None = None, guards: list[OrderGuard] | None = None):
         options = account.settings or {}
@@ -135,47 +141,116 @@ class DbPaperBroker(PaperBroker):
         self.account = account
 
     # ------------------------------------------------------------------ persistence
-    def _load(self, *, lock: bool) -> PaperAccountState:
+    def _load(
+        self, *, lock: bool, also: list[str] | None = None, with_open: bool = False
+    ) -> tuple[PaperAccountState, dict[str, OrderResult]]:
+        """Load cash/positions into the engine, plus the resting orders when ``with_open`` (needed to
+        match them against a bar or quote; a new submission does not need them). ``also``: client ids
+        to fetch whatever their status (to answer retries); returned as the second item."""
         rows = PaperAccountState.objects.select_for_update() if lock else PaperAccountState.objects
         state_row, _ = rows.get_or_create(account_id=self.account.pk, defaults={"state": initial_state()})
         state = PaperState.from_dict(state_row.state)
-        for row in PaperOrder.objects.filter(account_id=self.account.pk, status__in=OPEN_STATUSES):
-            state.orders[row.client_order_id] = _row_to_result(row)
         self.engine.state = state
-        return state_row
+        known: dict[str, OrderResult] = {}
+        if not with_open and not also:
+            return state_row, known
+        wanted = Q(status__in=OPEN_STATUSES) if with_open else Q(pk__in=[])
+        if also:
+            wanted |= Q(client_order_id__in=also)
+        for row in PaperOrder.objects.filter(wanted, account_id=self.account.pk):
+            result = _row_to_result(row)
+            if not result.is_terminal:
+                state.orders[row.client_order_id] = result
+            known[row.client_order_id] = result
+        return state_row, known
 
     def _save(self, state_row: PaperAccountState, orders: list[OrderResult], new: set[str]) -> None:
         state_row.state = self.engine.state.to_dict()
         state_row.save(update_fields=["state", "updated_at"])
+        created = [
+            PaperOrder(account_id=self.account.pk, client_order_id=r.client_order_id, **_result_fields(r))
+            for r in orders
+            if r.client_order_id in new
+        ]
+        if created:
+            PaperOrder.objects.bulk_create(created)
         for result in orders:
-            fields = _result_fields(result)
-            if result.client_order_id in new:
-                PaperOrder.objects.create(account_id=self.account.pk, client_order_id=result.client_order_id, **fields)
-            else:
-                PaperOrder.objects.filter(account_id=self.account.pk, client_order_id=result.client_order_id).update(**fields)
+            if result.client_order_id not in new:
+                PaperOrder.objects.filter(account_id=self.account.pk, client_order_id=result.client_order_id).update(
+                    **_result_fields(result)
+                )
 
     # ------------------------------------------------------------------ BrokerService
     def _send_order(self, request: OrderRequest) -> OrderResult:
-        refusal = None
-        with transaction.atomic():
-            state_row = self._load(lock=True)
-            existing = PaperOrder.objects.filter(account_id=self.account.pk, client_order_id=request.client_order_id).first()
-            if existing is not None:
-                return _row_to_result(existing)
-            try:
-                result = self.engine.submit(request)
-            except (InvalidOrder, InsufficientFunds) as error:
-                refusal = error
-                result = self.engine.state.orders[request.client_order_id]
-            self._save(state_row, [result], new={request.client_order_id})
+        [(result, refusal)] = self._submit_batch([request])
         if refusal is not None:
             raise refusal
         return result
 
-    def _cancel(self, *, client_order_id, broker_order_id, symbol) -> OrderResult:
+    def _submit_batch(self, requests: list[OrderRequest]) -> list[tuple[OrderResult, Exception | None]]:
+        """Submit several orders in ONE transaction (one lock, one state write, one bulk insert)."""
+        outcomes: list[tuple[OrderResult, Exception | None]] = []
         with transaction.atomic():
-            state_row = self._load(lock=True)
-            current = self.get_order(client_order_id=client_order_id, broker_order_id=broker_order_id)
+            state_row, known = self._load(lock=True, also=[r.client_order_id for r in requests])
+            new: set[str] = set()
+            results = []
+            for request in requests:
+                existing = known.get(request.client_order_id)
+                if existing is not None:
+                    outcomes.append((existing, None))
+                    continue
+                refusal = None
+                try:
+                    result = self.engine.submit(request)
+                except (InvalidOrder, InsufficientFunds) as error:
+                    refusal = error
+                    result = self.engine.state.orders[request.client_order_id]
+                known[request.client_order_id] = result
+                new.add(request.client_order_id)
+                results.append(result)
+                outcomes.append((result, refusal))
+            self._save(state_row, results, new=new)
+        return outcomes
+
+    def place_orders(self, requests: list[OrderRequest]) -> list[OrderResult | Exception]:
+        """Place a burst of orders on this paper account in one transaction (e.g. one webhook alert fanned
+        out to many symbols). Each item is the order's result, or the error that refused it."""
+        prepared: list[OrderRequest] = []
+        answers: list[OrderResult | Exception | None] = []
+        for request in requests:
+            try:
+                request = self.prepare_order(request)
+                for guard in self.guards:
+                    short_circuit = guard(request, self)
+                    if short_circuit is not None:
+                        raise _ShortCircuit(short_circuit)
+            except _ShortCircuit as queued:
+                answers.append(self._record(queued.result))
+                continue
+            except (InvalidOrder, InsufficientFunds, BrokerError) as error:
+                answers.append(error)
+                continue
+            prepared.append(request)
+            answers.append(None)
+        outcomes = iter(self._submit_batch(prepared)) if prepared else iter(())
+        final: list[OrderResult | Exception] = []
+        for answer in answers:
+            if answer is None:
+                result, refusal = next(outcomes)
+                self._record(result)
+                final.append(refusal if refusal is not None else result)
+            else:
+                final.append(answer)
+        return final
+
+    def _cancel(self, *, client_order_id, broker_order_id, symbol) -> OrderResult:
+        if client_order_id is None:
+            client_order_id = self.get_order(broker_order_id=broker_order_id).client_order_id
+        with transaction.atomic():
+            state_row, known = self._load(lock=True, also=[client_order_id])
+            current = known.get(client_order_id)
+            if current is None:
+                raise OrderNotFound(f"paper order {client_order_id} not found")
             if current.is_terminal:
                 return current
             result = self.engine.cancel(current.client_order_id)
@@ -214,7 +289,7 @@ class DbPaperBroker(PaperBroker):
     def process_bar(self, symbol: NormalizedSymbol | str, bar: Bar) -> list[OrderResult]:
         symbol = parse_symbol(symbol)
         with transaction.atomic():
-            state_row = self._load(lock=True)
+            state_row, _ = self._load(lock=True, with_open=True)
             changed = self.engine.process_bar(symbol, bar)
             self._save(state_row, changed, new=set())
         return [self._record(o) for o in changed]
@@ -222,7 +297,7 @@ class DbPaperBroker(PaperBroker):
     def process_quote(self, symbol: NormalizedSymbol | str, quote: Quote) -> list[OrderResult]:
         symbol = parse_symbol(symbol)
         with transaction.atomic():
-            state_row = self._load(lock=True)
+            state_row, _ = self._load(lock=True, with_open=True)
             changed = self.engine.process_quote(symbol, quote)
             self._save(state_row, changed, new=set())
         return [self._record(o) for o in changed]

@@ -8,10 +8,11 @@ from decimal import Decimal
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import Organization, User
+from accounts.services import PlanLimitExceeded, check_live_trading_allowed, check_plan_limit
 from brokers.core.base import BrokerService, OrderGuard
 from brokers.core.daytrade import DayTradeGuard, DayTradePolicy
 from brokers.core.errors import BrokerError
@@ -45,7 +46,7 @@ class BrokerNotSupported(ValidationError):
 def _guards(account: BrokerAccount) -> list[OrderGuard]:
     options = account.settings or {}
     guards: list[OrderGuard] = []
-    if options.get("enforce_market_hours", account.kind != BrokerAccount.Kind.PAPER):
+    if options.get("enforce_market_hours", True):  # paper too: it should behave like the real market
         guards.append(
             MarketHoursGuard(
                 session=options.get("session", "regular"), queue_outside_hours=account.queue_outside_hours
@@ -123,6 +124,11 @@ def get_broker_service(account: BrokerAccount, *, credentials: dict[str, str] | 
 # ---------------------------------------------------------------------------------- accounts
 
 
+def _current_organization() -> Organization | None:
+    tenant = getattr(connection, "tenant", None)
+    return tenant if isinstance(tenant, Organization) else None
+
+
 def _check_fields(owner: User, kind: str, exchange: str, market_type: str, is_live: bool) -> None:
     errors: dict[str, str] = {}
     if kind == BrokerAccount.Kind.CCXT and exchange not in ("binance", "gate", "bybit", "okx"):
@@ -135,8 +141,11 @@ def _check_fields(owner: User, kind: str, exchange: str, market_type: str, is_li
         errors["market_type"] = "Shioaji accounts trade Taiwan stocks or TAIFEX futures."
     if is_live and kind == BrokerAccount.Kind.PAPER:
         errors["is_live"] = "A paper account cannot be live."
-    if is_live and not owner.plan.allows_live_trading:
-        errors["is_live"] = f"The {owner.plan.name} plan does not include live trading; upgrade to trade real money."
+    if is_live:
+        try:
+            check_live_trading_allowed(owner, _current_organization())
+        except PlanLimitExceeded as error:
+            errors["is_live"] = f"{error.plan.name} plan does not include live trading; upgrade to trade real money."
     if errors:
         raise ValidationError(errors)
 
@@ -174,9 +183,11 @@ def create_broker_account(
     name = name.strip()
     if not name:
         raise ValidationError({"name": "Give the account a name."})
-    limit = owner.plan.max_broker_accounts
-    if BrokerAccount.objects.filter(owner_id=owner.pk).count() >= limit:
-        raise ValidationError({"__all__": f"Your {owner.plan.name} plan allows {limit} broker accounts."})
+    count = BrokerAccount.objects.filter(owner_id=owner.pk).count()
+    try:
+        check_plan_limit(owner, "max_broker_accounts", count + 1, _current_organization())
+    except PlanLimitExceeded as error:
+        raise ValidationError({"__all__": str(error)}) from error
     _check_fields(owner, kind, exchange, market_type, is_live)
     cleaned = _clean_credentials(kind, credentials)
     account = BrokerAccount(

@@ -122,6 +122,17 @@ class BrokerService(ABC):
                 return self._record(short_circuit)
         return self._record(self._submit_idempotent(request))
 
+    def place_orders(self, requests: list[OrderRequest]) -> list[OrderResult | BrokerError]:
+        """Place several orders; each item is the result or the BrokerError that refused that order.
+        Adapters with a batch path (the DB paper broker) override this."""
+        results: list[OrderResult | BrokerError] = []
+        for request in requests:
+            try:
+                results.append(self.place_order(request))
+            except BrokerError as error:
+                results.append(error)
+        return results
+
     def submit_prepared(self, request: OrderRequest) -> OrderResult:
         """Submit an already-normalized request without guards (used to release queued orders)."""
         return self._record(self._submit_idempotent(request))

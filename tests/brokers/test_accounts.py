@@ -75,7 +75,7 @@ def test_plan_limits_the_number_of_accounts(trader):
     limit = trader.plan.max_broker_accounts
     for n in range(limit):
         services.create_broker_account(trader, name=f"Paper {n}", kind="paper")
-    with pytest.raises(ValidationError, match=f"allows {limit} broker accounts"):
+    with pytest.raises(ValidationError, match=f"allows at most {limit} broker accounts"):
         services.create_broker_account(trader, name="One too many", kind="paper")
 
 
@@ -165,6 +165,22 @@ def test_paper_resting_limit_fills_on_a_later_bar(trader, stored_btc_price):
     broker.place_order(OrderRequest(BTC, Side.BUY, D(1), "lim", OrderType.LIMIT, price=D(19500)))
     DbPaperBroker(account).process_bar(BTC, PaperBar(D(19900), D(19950), D(19400), D(19600)))
     assert DbPaperBroker(account).get_order(client_order_id="lim").status is OrderStatus.FILLED
+
+
+def test_paper_burst_is_placed_in_one_transaction_with_per_order_outcomes(trader, stored_btc_price):
+    account = services.ensure_default_paper_account(trader)
+    broker = DbPaperBroker(account)
+    outcomes = broker.place_orders([
+        OrderRequest(BTC, Side.BUY, D("0.5"), "b-1"),
+        OrderRequest(BTC, Side.BUY, D(100), "b-2"),  # more than the cash
+        OrderRequest(BTC, Side.SELL, D("0.5"), "b-3"),
+        OrderRequest(BTC, Side.BUY, D("0.5"), "b-1"),  # retry of b-1
+    ])
+    assert outcomes[0].status is OrderStatus.FILLED
+    assert isinstance(outcomes[1], InsufficientFunds)
+    assert outcomes[2].status is OrderStatus.FILLED
+    assert outcomes[3].broker_order_id == outcomes[0].broker_order_id
+    assert PaperOrder.objects.filter(account=account).count() == 3
 
 
 # ------------------------------------------------------------------------------------------ pages

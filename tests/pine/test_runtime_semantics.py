@@ -401,3 +401,27 @@ def test_strategy_position_size_is_visible_to_the_script() -> None:
 def test_plot_values_are_per_bar_and_na_is_nan() -> None:
     res = run(header() + "plot(bar_index > 1 ? close : na, 'p')\n")
     assert math.isnan(res.plots["p"][0]) and res.plots["p"][2] == 3.0
+
+
+def test_wall_clock_budget_stops_a_slow_script_at_the_loop() -> None:
+    from strategies.pine.runtime.evaluator import Limits
+
+    src = header() + "x = 0\nfor i = 0 to 900000\n    x += 1\nplot(x)\n"
+    start = time.perf_counter()
+    with pytest.raises(PineRuntimeError, match="run time budget") as exc:
+        run(src, limits=Limits(wall_clock_budget_s=0.5))
+    assert time.perf_counter() - start < 10
+    assert (exc.value.line, exc.value.col) == (4, 1)
+
+
+def test_method_on_untyped_parameter_dispatches_on_the_runtime_type() -> None:
+    src = header() + """
+first(c) => c.get(0)
+a = array.from(7.0, 8.0)
+m = map.new<int, float>()
+m.put(0, 42.0)
+plot(first(a), 'a')
+plot(first(m), 'm')
+"""
+    assert plotted(src, "a")[0] == 7.0
+    assert plotted(src, "m")[0] == 42.0

@@ -386,10 +386,16 @@ def str_split(string: Any, separator: Any) -> PineArray:
     return PineArray(string.split(separator), "string")
 
 
+MAX_STRING_LENGTH = 1_000_000
+
+
 def str_repeat(source: Any, repeat: Any, separator: Any = "") -> Any:
     if is_na(source) or is_na(repeat):
         return None
-    return (separator or "").join([source] * int(repeat))
+    n = int(repeat)
+    if n * (len(source) + len(separator or "")) > MAX_STRING_LENGTH:
+        raise BuiltinError(f"str.repeat: result longer than {MAX_STRING_LENGTH} characters")
+    return (separator or "").join([source] * n)
 
 
 def str_match(source: Any, regex: Any) -> Any:

@@ -230,12 +230,12 @@ class Script:
         self.state: list[Any] = []  # every mutable state object, in compile order
         self.G: list[Any] = [NA] * max(program.n_slots, 0)
         self.state.append(self.G)
-        self._bar_start = 0.0
         self._run_start = _time.perf_counter()
         self._vec_cache: dict[Any, Any] = {}
         self._builtin_hist: dict[str, tuple[Fn, list]] = {}
         self._alerted_bar = [-1]
         self._security_feeds: dict[str, Any] = {}
+        self._plot_sites: dict[str, int] = {}
         self._pre_bar: list[Callable[[int], None]] = []
         self._always_update: list[Fn] = []
         decl = program.declaration
@@ -248,6 +248,7 @@ class Script:
         self._setup_history(self.global_env, self._global_hist_info)
         self.body = [(self._stmt(s, self.global_env), s) for s in program.body]
         self._global_hist_items = [(slot, h, self.global_env.hist_caps[slot]) for slot, h in self.global_env.hist.items()]
+        self._body_fns = tuple(fn for fn, _ in self.body)
 
     # ------------------------------------------------------------------------------------ analysis
     def _analyse_globals(self) -> None:
@@ -312,38 +313,45 @@ class Script:
     def run_bar(self, i: int) -> None:
         self.IX[0] = i
         self.iters[0] = 0
-        self._bar_start = _time.perf_counter()
-        for hook in self._pre_bar:
-            hook(i)
-        for upd in self._always_update:
-            upd()
-        for fn, stmt in self.body:
-            try:
+        if self._pre_bar:
+            for hook in self._pre_bar:
+                hook(i)
+        if self._always_update:
+            for upd in self._always_update:
+                upd()
+        k = 0
+        try:
+            for fn in self._body_fns:
                 fn()
-            except PineRuntimeError:
-                raise
-            except _LoopFlow:
-                pass
-            except RecursionError:
-                line, col = _loc(stmt)
-                raise PineRuntimeError("expression nested too deeply", line, col) from None
-            except Exception as exc:
-                line, col = _loc(stmt)
-                raise PineRuntimeError(f"{type(exc).__name__}: {exc}", line, col) from exc
+                k += 1
+        except PineRuntimeError:
+            raise
+        except _LoopFlow:
+            # a break/continue outside a loop ends the statement; run the rest of the bar
+            for fn in self._body_fns[k + 1:]:
+                fn()
+        except RecursionError:
+            line, col = _loc(self.body[k][1])
+            raise PineRuntimeError("expression nested too deeply", line, col) from None
+        except Exception as exc:
+            line, col = _loc(self.body[k][1])
+            raise PineRuntimeError(f"{type(exc).__name__}: {exc}", line, col) from exc
         G = self.G
         for slot, h, cap in self._global_hist_items:
             h.append(G[slot])
             if len(h) > cap + 256:
                 del h[: len(h) - cap]
-        for getter, h in self._builtin_hist.values():
-            h.append(getter())
-            if len(h) > self.max_bars_back + 256:
-                del h[: len(h) - self.max_bars_back]
+        if self._builtin_hist:
+            mbb = self.max_bars_back
+            for getter, h in self._builtin_hist.values():
+                h.append(getter())
+                if len(h) > mbb + 256:
+                    del h[: len(h) - mbb]
 
-    def check_wall_clock(self) -> None:
+    def check_wall_clock(self, line: int = 1, col: int = 1) -> None:
         if _time.perf_counter() - self._run_start > self.limits.wall_clock_budget_s:
             raise PineRuntimeError(
-                f"script exceeded the run time budget of {self.limits.wall_clock_budget_s:g} s", 1, 1)
+                f"script exceeded the run time budget of {self.limits.wall_clock_budget_s:g} s", line, col)
 
     # ------------------------------------------------------------------------------------ statements
     def _block(self, stmts: list[ir.Stmt], env: _Env) -> Fn:
@@ -610,6 +618,8 @@ class Script:
         if ty is not None and ty.base == "bool" and isinstance(node, ir.Binary) and node.op in (
                 "==", "!=", "<", ">", "<=", ">=", "and", "or"):
             return f
+        if isinstance(node, ir.BuiltinCall) and node.name in _BOOL_RESULT_CALLS:
+            return f  # these always produce a Python bool (never na)
 
         def cond() -> bool:
             return _truth(f())
@@ -1047,6 +1057,8 @@ class Script:
         iters = self.iters
         limit = self.limits.max_loop_iterations_per_bar
         over = self._loop_guard(node)
+        loop_line, loop_col = _loc(node)
+        check_clock = lambda: self.check_wall_clock(loop_line, loop_col)  # noqa: E731
         reeval_end = self.version >= 6
         line, col = _loc(node)
 
@@ -1066,6 +1078,8 @@ class Script:
             result = NA
             while (k <= b) if st > 0 else (k >= b):
                 iters[0] += 1
+                if iters[0] & 0xFFFF == 0:
+                    check_clock()
                 if iters[0] > limit:
                     over()
                 frame[slot] = k
@@ -1091,6 +1105,8 @@ class Script:
         iters = self.iters
         limit = self.limits.max_loop_iterations_per_bar
         over = self._loop_guard(node)
+        loop_line, loop_col = _loc(node)
+        check_clock = lambda: self.check_wall_clock(loop_line, loop_col)  # noqa: E731
         line, col = _loc(node)
 
         def for_in() -> Any:
@@ -1103,6 +1119,8 @@ class Script:
                 result = NA
                 for key, val in list(seq.items()):
                     iters[0] += 1
+                    if iters[0] & 0xFFFF == 0:
+                        check_clock()
                     if iters[0] > limit:
                         over()
                     idx[0][idx[1]] = key
@@ -1119,6 +1137,8 @@ class Script:
             # Pine iterates over the array as it changes (size re-read every iteration)
             while k < len(seq):
                 iters[0] += 1
+                if iters[0] & 0xFFFF == 0:
+                    check_clock()
                 if iters[0] > limit:
                     over()
                 item_frame[item_slot] = seq[k]
@@ -1139,11 +1159,15 @@ class Script:
         iters = self.iters
         limit = self.limits.max_loop_iterations_per_bar
         over = self._loop_guard(node)
+        loop_line, loop_col = _loc(node)
+        check_clock = lambda: self.check_wall_clock(loop_line, loop_col)  # noqa: E731
 
         def while_loop() -> Any:
             result = NA
             while cond():
                 iters[0] += 1
+                if iters[0] & 0xFFFF == 0:
+                    check_clock()
                 if iters[0] > limit:
                     over()
                 r = run()
@@ -1325,6 +1349,9 @@ class Script:
         fresh = copy.deepcopy(snap)
         for obj, saved in zip(self.state, fresh, strict=True):
             _restore(obj, saved)
+
+
+_BOOL_RESULT_CALLS = frozenset({"ta.crossover", "ta.crossunder", "ta.cross", "ta.rising", "ta.falling", "na"})
 
 
 def _is_const_int(e: ir.Expr) -> bool:

@@ -360,6 +360,8 @@ def _vec_call(script: Script, node: ir.BuiltinCall, env: _Env) -> Any:
             if k in spec.simple and isinstance(v, np.ndarray):
                 raise NotStatic  # a per-bar length: leave it to the streaming implementation
             args.append(v)
+        while len(args) < 5:  # overloads with fewer parameters: the bridge indexes the longest signature
+            args.append(None)
         n = len(script.bars.t)
         args = [np.full(n, a, dtype=np.float64) if (k not in spec.simple and isinstance(a, int | float)
                                                     and not isinstance(a, bool)) else
