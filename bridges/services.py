@@ -499,8 +499,20 @@ def undrain_node(node: BridgeNode) -> BridgeNode:
 
 
 def restart_due_instances(now: datetime | None = None) -> list[BridgeInstance]:
-    """Restart failed/pending instances that should run and whose back-off has elapsed."""
+    """Restart failed/pending instances that should run and whose back-off has elapsed.
+
+    An instance left 'starting' or 'stopping' for longer than BRIDGES_TRANSITION_TIMEOUT_SECONDS (a worker
+    died mid-change) is marked failed first, so it is not stuck forever.
+    """
     now = now or timezone.now()
+    stuck_before = now - timedelta(seconds=float(_setting("BRIDGES_TRANSITION_TIMEOUT_SECONDS", 180.0)))
+    for instance in BridgeInstance.objects.filter(
+        status__in=(Status.STARTING, Status.STOPPING), updated_at__lt=stuck_before
+    ):
+        if instance.should_run:
+            transition(instance, Status.FAILED, message=f"stuck in {instance.status}; restarting", next_restart_at=now)
+        else:
+            transition(instance, Status.STOPPED, message=f"stuck in {instance.status}; considered stopped", node=None)
     due = BridgeInstance.objects.filter(
         should_run=True, status__in=(Status.FAILED, Status.PENDING), next_restart_at__lte=now
     ).select_related("node")
