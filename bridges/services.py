@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 import django.dispatch
@@ -173,8 +174,13 @@ def _poll_health(nodes: list[BridgeNode]) -> dict[int, dict[str, Any] | Exceptio
 
     if not nodes:
         return {}
-    with ThreadPoolExecutor(max_workers=min(16, len(nodes))) as executor:
-        return dict(zip((node.pk for node in nodes), executor.map(poll, nodes), strict=True))
+    return dict(zip((node.pk for node in nodes), _health_executor().map(poll, nodes), strict=True))
+
+
+@cache
+def _health_executor() -> ThreadPoolExecutor:
+    # Long-lived threads keep their keep-alive (TLS) connections to the nodes between rounds.
+    return ThreadPoolExecutor(max_workers=16, thread_name_prefix="bridge-health")
 
 
 def check_all_nodes() -> NodeCheckReport:
