@@ -93,3 +93,21 @@ def test_unchanged_request_leaves_the_running_terminal_alone(pool, bridge_accoun
     first = services.ensure_instance_for_account(bridge_account)
     second = services.ensure_instance_for_account(bridge_account)
     assert second.stream_id == first.stream_id
+
+
+def test_restart_logs_a_running_terminal_in_again_in_place(pool, bridge_account):
+    instance = services.ensure_instance_for_account(bridge_account)
+    restarted = services.restart_instance(instance, reason="operator")
+    assert restarted.status == BridgeInstance.Status.RUNNING and restarted.node.node_id == "win-acc"
+    assert restarted.events.filter(message__contains="restarted on win-acc").exists()
+
+
+def test_refused_login_surfaces_as_authentication_failed(pool, bridge_account, in_schema, tenant_a):
+    from brokers.core.errors import AuthenticationFailed
+
+    with in_schema(tenant_a.schema_name):
+        bridge_account.credentials_encrypted = encrypt_credentials({"login": "882", "password": ""})
+        instance = services.ensure_instance_for_account(bridge_account)
+        assert instance.status == BridgeInstance.Status.FAILED
+        with pytest.raises(AuthenticationFailed):
+            services.broker_for_account(bridge_account).validate_credentials()
