@@ -696,7 +696,7 @@ def _push_order(order: Order, *, insert: bool = False) -> None:
                      {"id": order.pk, "state": order.state, "client_order_id": order.client_order_id,
                       "filled_quantity": str(order.filled_quantity)}, html=html)
     except Exception:  # live updates are best effort; the database is the record
-        logger.debug("push of order %s failed", order.pk, exc_info=True)
+        logger.warning("push of order %s failed", order.pk, exc_info=True)
 
 
 def _push_signal(record: SignalRecord) -> None:
@@ -705,4 +705,4 @@ def _push_signal(record: SignalRecord) -> None:
 
         push_to_user(connection.schema_name, record.owner_id, "signal", {"id": record.pk, "status": record.status})
     except Exception:
-        logger.debug("push of signal %s failed", record.pk, exc_info=True)
+        logger.warning("push of signal %s failed", record.pk, exc_info=True)

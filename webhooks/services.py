@@ -494,7 +494,7 @@ def push_alert(alert: Alert) -> None:
         push_to_user(connection.schema_name, alert.binding.owner_id, "alert",
                      {"id": alert.pk, "status": alert.status}, html=html)
     except Exception:  # best effort: the database is the record
-        logger.debug("push of alert %s failed", alert.pk, exc_info=True)
+        logger.warning("push of alert %s failed", alert.pk, exc_info=True)
 
 
 def sweep_alerts(older_than: dt.timedelta = dt.timedelta(seconds=20)) -> int:
