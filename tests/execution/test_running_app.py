@@ -13,7 +13,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.e2e.conftest import running_app, server_url  # noqa: F401 (fixture)
+from tests.e2e.conftest import server_url
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
