@@ -207,11 +207,11 @@ def dispatch_signal(record: SignalRecord) -> list[AccountExecution]:
     routes = [route_from_json(r) for r in record.payload["routes"]]
     shares = _allocation_shares(record, routes)
     executions = []
-    for route in routes:
+    for route, route_json in zip(routes, record.payload["routes"], strict=True):
         execution, _ = AccountExecution.objects.get_or_create(
             signal=record,
             broker_account_id=route.account_id,
-            defaults={"route": record.payload["routes"][routes.index(route)], "allocation_share": shares.get(route.account_id)},
+            defaults={"route": route_json, "allocation_share": shares.get(route.account_id)},
         )
         executions.append(execution)
     SignalRecord.objects.filter(pk=record.pk).update(status=SignalRecord.Status.DISPATCHED)

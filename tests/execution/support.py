@@ -14,6 +14,7 @@ _account_ids = itertools.count(1001)
 @pytest.fixture(autouse=True)
 def _clean_fake_broker(settings):
     settings.EXECUTION_ACCOUNT_PROVIDER = FAKE_PROVIDER
+    settings.WEBHOOK_INTAKE_THREADS = 0  # the view runs on the test's thread, inside its transaction
     fake_broker.reset()
     fake_broker.set_price("BINANCE:BTCUSDT", Decimal(50_000))
     fake_broker.set_price("BINANCE:ETHUSDT", Decimal(2_500))
