@@ -95,6 +95,18 @@ def setup_data() -> dict:
             "schema": retail.schema_name}
 
 
+def backlog(schema: str) -> dict:
+    _django()
+    from django_tenants.utils import schema_context
+
+    from execution.models import AccountExecution
+    from webhooks.models import Alert
+
+    with schema_context(schema):
+        return {"alerts": Alert.objects.filter(status="accepted").count(),
+                "jobs": AccountExecution.objects.filter(status__in=["pending", "running"]).count()}
+
+
 def fanout_report(schema: str, binding_id: int, expected: int) -> dict:
     _django()
     from django.db.models import Count, Max
@@ -216,20 +228,21 @@ def main() -> None:
         print(f"  p50 {statistics.median(latencies):.1f} ms   p99 {percentile(latencies, 99):.1f} ms   "
               f"max {max(latencies):.1f} ms   (goal p99 <= 50 ms)")
 
-        time.sleep(5)  # let the 1-account jobs drain so they do not distort the fan-out figures
-        # 2. alert -> all 100 orders submitted
-        fan_latencies: list[float] = []
+        deadline = time.monotonic() + 600  # let the ack phase's jobs drain: they would queue ahead of the fan-out
+        while any(run("--backlog", data["schema"]).values()) and time.monotonic() < deadline:
+            time.sleep(2)
+
+        # 2. alert -> all 100 orders submitted, one alert at a time (each measured on an idle queue)
         for n in range(options.fanout_alerts):
             post_many(port, data["fanout_token"], [json.dumps({"id": f"fan-{n}", "action": "buy" if n % 2 == 0 else "sell",
                                                               "ticker": "BINANCE:BTCUSDT", "contracts": "0.001"})],
-                      fan_latencies, [])
-            time.sleep(1.5)
-        deadline = time.monotonic() + 300
-        while True:
-            report = run("--report", data["schema"], str(data["fanout_binding"]), "100")
-            if report["complete"] >= options.fanout_alerts or time.monotonic() > deadline:
-                break
-            time.sleep(2)
+                      [], [])
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:
+                report = run("--report", data["schema"], str(data["fanout_binding"]), "100")
+                if report["complete"] > n:
+                    break
+                time.sleep(0.5)
         seconds = report["seconds"]
         print(f"fan-out to 100 paper accounts: {report['complete']}/{options.fanout_alerts} alerts fully submitted")
         if seconds:
@@ -248,6 +261,8 @@ def main() -> None:
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--setup":
         print(json.dumps(setup_data()))
+    elif len(sys.argv) > 1 and sys.argv[1] == "--backlog":
+        print(json.dumps(backlog(sys.argv[2])))
     elif len(sys.argv) > 1 and sys.argv[1] == "--report":
         print(json.dumps(fanout_report(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))))
     else:
