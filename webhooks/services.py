@@ -412,15 +412,17 @@ def _store_valid(binding: WebhookBinding, body: str, parsed: ParsedAlert, conten
             parsed=_parsed_json(parsed),
             reason=(f"duplicate of alert #{first.pk}" if first else stale or ""),
         )
-        AuditEvent.objects.create(alert_id=alert.pk, stage=AuditEvent.Stage.RECEIVED,
-                                  message=f"{parsed.format} alert from {source_ip or 'unknown'}")
         if first:
-            AuditEvent.objects.create(alert_id=alert.pk, stage=AuditEvent.Stage.DUPLICATE, message=alert.reason)
+            outcome = AuditEvent(alert_id=alert.pk, stage=AuditEvent.Stage.DUPLICATE, message=alert.reason)
         elif stale:
-            AuditEvent.objects.create(alert_id=alert.pk, stage=AuditEvent.Stage.STALE, message=stale)
+            outcome = AuditEvent(alert_id=alert.pk, stage=AuditEvent.Stage.STALE, message=stale)
         else:
-            AuditEvent.objects.create(alert_id=alert.pk, stage=AuditEvent.Stage.VALIDATED,
-                                      message=f"{len(parsed.commands)} command(s)")
+            outcome = AuditEvent(alert_id=alert.pk, stage=AuditEvent.Stage.VALIDATED,
+                                 message=f"{len(parsed.commands)} command(s)")
+        received = AuditEvent(alert_id=alert.pk, stage=AuditEvent.Stage.RECEIVED,
+                              message=f"{parsed.format} alert from {source_ip or 'unknown'}")
+        AuditEvent.objects.bulk_create([received, outcome])  # one statement; ids keep the order
+        if status == Alert.Status.ACCEPTED:
             schema = connection.schema_name
             transaction.on_commit(lambda: enqueue_alert(schema, alert.pk))
     if status != Alert.Status.ACCEPTED:
