@@ -311,6 +311,7 @@ def ingest_alert(token: str, body: bytes, *, content_type: str = "", source_ip: 
     token_hash = hash_secret(token) if 20 <= len(token) <= 100 else ""
     route = HookRoute.objects.filter(token_hash=token_hash).first() if token_hash else None
     if route is None or not hmac.compare_digest(route.token_hash, token_hash):
+        logger.info("webhook with an unknown token from %s", source_ip)  # no owner to show it to
         return HookReply(404, {"error": "not found"})
     with schema_context(route.schema_name):
         binding = WebhookBinding.objects.filter(pk=route.binding_id).first()
