@@ -461,6 +461,12 @@ def _resume(execution: AccountExecution, order: Order, service: BrokerService, c
             _send(execution, order, service, resend=True)
         else:
             apply_result(order, result, message="found at the broker after an unknown outcome")
+    elif order.state in (Order.State.ACKNOWLEDGED, Order.State.PARTIALLY_FILLED):
+        try:  # a crash between two recorded steps: catch up with the broker now rather than at the next sync
+            apply_result(order, service.get_order(client_order_id=order.client_order_id,
+                                                  symbol=parse_tradingview(order.symbol)))
+        except OrderNotFound:
+            logger.warning("acknowledged order %s is unknown to the broker", order.client_order_id)
     return "placed"
 
 
