@@ -17,6 +17,7 @@ from typing import Any
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django_tenants.utils import schema_context
@@ -497,12 +498,19 @@ def push_alert(alert: Alert) -> None:
         logger.warning("push of alert %s failed", alert.pk, exc_info=True)
 
 
-def sweep_alerts(older_than: dt.timedelta = dt.timedelta(seconds=20)) -> int:
-    """Re-enqueue alerts stored but never processed (queue down, worker crash before the signal)."""
-    ids = list(
-        Alert.objects.filter(status=Alert.Status.ACCEPTED, received_at__lt=timezone.now() - older_than)
-        .values_list("pk", flat=True)[:1000]
+def sweep_alerts(older_than: dt.timedelta = dt.timedelta(seconds=60), limit: int = 1000) -> int:
+    """Re-enqueue alerts stored but never processed (queue down, worker crash before the signal).
+
+    Each swept alert is stamped (``processed_at`` holds the last re-enqueue time while still accepted), so a
+    long but healthy backlog is not re-enqueued on every sweep.
+    """
+    now = timezone.now()
+    cutoff = now - older_than
+    stale = Alert.objects.filter(status=Alert.Status.ACCEPTED, received_at__lt=cutoff).filter(
+        Q(processed_at__isnull=True) | Q(processed_at__lt=cutoff)
     )
+    ids = list(stale.values_list("pk", flat=True)[:limit])
+    Alert.objects.filter(pk__in=ids).update(processed_at=now)
     for alert_id in ids:
         enqueue_alert(connection.schema_name, alert_id)
     return len(ids)
