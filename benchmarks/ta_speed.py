@@ -6,6 +6,7 @@ per-bar cost of the streaming SMA/EMA/RSI. Run: `.venv/bin/python benchmarks/ta_
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -50,6 +51,8 @@ def main() -> None:
         "supertrend(3, 10)": lambda: ta.supertrend(h, lo, c, 3.0, 10),
         "stdev(close, 20)": lambda: ta.stdev(c, 20),
     }
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"machine: {os.cpu_count()} CPUs, 1-minute load average {load:.1f}")
     print(f"vectorized, {BARS:,} bars (best of {REPEATS}):")
     for name, fn in vector_cases.items():
         seconds = best_of(fn)

@@ -63,17 +63,17 @@ input.color(defval: const color, title: const string = na, tooltip: const string
 input.time(defval: const int, title: const string = na, tooltip: const string = na, inline: const string = na, group: const string = na, confirm: const bool = false, display: const string = na, active: input bool = true) -> input int
 input.enum(defval: const any, title: const string = na, options: any = na, tooltip: const string = na, inline: const string = na, group: const string = na, confirm: const bool = false, display: const string = na, active: input bool = true) -> input T
 # ---------------------------------------------------------------- outputs
-plot(series: series number, title: const string = na, color: series color = na, linewidth: input int = 1, style: input string = "line", trackprice: input bool = false, histbase: input number = 0, offset: simple int = 0, join: input bool = false, editable: const bool = true, show_last: input int = na, display: input string = "all", format: input string = na, precision: input int = na, force_overlay: const bool = false, linestyle: input string = "solid") -> plot
-plotshape(series: series any, title: const string = na, style: input string = "xcross", location: input string = "abovebar", color: series color = na, offset: simple int = 0, text: const string = na, textcolor: series color = na, editable: const bool = true, size: const string = "auto", show_last: input int = na, display: input string = "all", format: input string = na, precision: input int = na, force_overlay: const bool = false) -> void
-plotchar(series: series any, title: const string = na, char: input string = "★", location: input string = "abovebar", color: series color = na, offset: simple int = 0, text: const string = na, textcolor: series color = na, editable: const bool = true, size: const string = "auto", show_last: input int = na, display: input string = "all", format: input string = na, precision: input int = na, force_overlay: const bool = false) -> void
-plotarrow(series: series number, title: const string = na, colorup: series color = na, colordown: series color = na, offset: simple int = 0, minheight: input int = 5, maxheight: input int = 100, editable: const bool = true, show_last: input int = na, display: input string = "all", format: input string = na, precision: input int = na, force_overlay: const bool = false) -> void
+plot(series: series number, title: const string = na, color: series color = na, linewidth: input int = 1, style: input string = "line", trackprice: input bool = false, histbase: input number = 0, offset: simple int = 0, join: input bool = false, editable: const bool = true, show_last: input int = na, display: input string = "all", format: input string = na, precision: input int = na, force_overlay: const bool = false, linestyle: input string = "solid", transp: input int = na) -> plot
+plotshape(series: series any, title: const string = na, style: input string = "xcross", location: input string = "abovebar", color: series color = na, offset: simple int = 0, text: const string = na, textcolor: series color = na, editable: const bool = true, size: const string = "auto", show_last: input int = na, display: input string = "all", format: input string = na, precision: input int = na, force_overlay: const bool = false, transp: input int = na) -> void
+plotchar(series: series any, title: const string = na, char: input string = "★", location: input string = "abovebar", color: series color = na, offset: simple int = 0, text: const string = na, textcolor: series color = na, editable: const bool = true, size: const string = "auto", show_last: input int = na, display: input string = "all", format: input string = na, precision: input int = na, force_overlay: const bool = false, transp: input int = na) -> void
+plotarrow(series: series number, title: const string = na, colorup: series color = na, colordown: series color = na, offset: simple int = 0, minheight: input int = 5, maxheight: input int = 100, editable: const bool = true, show_last: input int = na, display: input string = "all", format: input string = na, precision: input int = na, force_overlay: const bool = false, transp: input int = na) -> void
 plotcandle(open: series number, high: series number, low: series number, close: series number, title: const string = na, color: series color = na, wickcolor: series color = na, editable: const bool = true, show_last: input int = na, bordercolor: series color = na, display: input string = "all", format: input string = na, precision: input int = na, force_overlay: const bool = false) -> void
 plotbar(open: series number, high: series number, low: series number, close: series number, title: const string = na, color: series color = na, editable: const bool = true, show_last: input int = na, display: input string = "all", format: input string = na, precision: input int = na, force_overlay: const bool = false) -> void
 hline(price: input number, title: const string = na, color: input color = na, linestyle: input string = "solid", linewidth: input int = 1, editable: const bool = true, display: input string = "all") -> hline
-bgcolor(color: series color, offset: simple int = 0, editable: const bool = true, show_last: input int = na, title: const string = na, display: input string = "all", force_overlay: const bool = false) -> void
-barcolor(color: series color, offset: simple int = 0, editable: const bool = true, show_last: input int = na, title: const string = na, display: input string = "all") -> void
-fill(plot1: any, plot2: any, color: series color = na, title: const string = na, editable: const bool = true, show_last: input int = na, fillgaps: const bool = false, display: input string = "all", top_value: series number = na, bottom_value: series number = na, top_color: series color = na, bottom_color: series color = na) -> void
-fill(hline1: any, hline2: any, color: series color = na, title: const string = na, editable: const bool = true, fillgaps: const bool = false, display: input string = "all") -> void
+bgcolor(color: series color, offset: simple int = 0, editable: const bool = true, show_last: input int = na, title: const string = na, display: input string = "all", force_overlay: const bool = false, transp: input int = na) -> void
+barcolor(color: series color, offset: simple int = 0, editable: const bool = true, show_last: input int = na, title: const string = na, display: input string = "all", transp: input int = na) -> void
+fill(plot1: any, plot2: any, color: series color = na, title: const string = na, editable: const bool = true, show_last: input int = na, fillgaps: const bool = false, display: input string = "all", top_value: series number = na, bottom_value: series number = na, top_color: series color = na, bottom_color: series color = na, transp: input int = na) -> void
+fill(hline1: any, hline2: any, color: series color = na, title: const string = na, editable: const bool = true, fillgaps: const bool = false, display: input string = "all", transp: input int = na) -> void
 alert(message: series string, freq: input string = "once_per_bar") -> void
 alertcondition(condition: series bool, title: const string = na, message: const string = na) -> void
 # ---------------------------------------------------------------- general
@@ -85,6 +85,12 @@ float(x: series any) -> float
 bool(x: series any) -> bool
 string(x: series any) -> string
 color(x: series any) -> color
+line(x: series any) -> line
+label(x: series any) -> label
+box(x: series any) -> box
+table(x: series any) -> table
+linefill(x: series any) -> linefill
+polyline(x: series any) -> polyline
 max_bars_back(var: series any, num: const int) -> void
 time(timeframe: series string, session: series string = na, timezone: series string = na, bars_back: series int = 0) -> series int
 time_close(timeframe: series string, session: series string = na, timezone: series string = na, bars_back: series int = 0) -> series int
@@ -412,6 +418,9 @@ COLORS = {
     "red": "#F23645FF", "silver": "#B2B5BEFF", "teal": "#089981FF", "white": "#FFFFFFFF",
     "yellow": "#FDD835FF",
 }  # fmt: skip
+
+# Pine v6 changed these palette values (migration guide "Color changes"); v5 scripts keep the old ones.
+V5_COLORS = {"color.red": "#FF5252FF", "color.teal": "#00897BFF", "color.yellow": "#FFEB3BFF"}
 
 # Enum-like constants: namespace -> members; value is the member name unless mapped explicitly.
 _CONST_NAMESPACES = {

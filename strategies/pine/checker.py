@@ -6,6 +6,7 @@ unknown types (``None``) never produce errors.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +30,7 @@ class Symbol:
     ty: PineType | None
     mode: str = "plain"
     declared: bool = False  # declared with an explicit type
+    decl_span: Span | None = None
 
 
 @dataclass(slots=True)
@@ -50,6 +52,9 @@ class UserFunc:
     node: A.FuncDefNode
     result: PineType | None
     receiver: str | None = None  # base type name for methods
+    # param index -> (max qualifier accepted, built-in, built-in parameter): inferred from the body,
+    # e.g. ``f(len) => ta.ema(close, len)`` requires a 'simple' len
+    param_reqs: dict[int, tuple[str, str, str]] = field(default_factory=dict)
 
 
 class Checker:
@@ -76,6 +81,16 @@ class Checker:
         self.pending_input_name: str | None = None
         self.source_lines: list[str] = []
         self.cond_depth = 0  # > 0 inside if/switch/loop bodies and ternary branches
+        self.statement_nodes: set[int] = set()
+        # Pine v6: a variable reassigned anywhere is 'series' from its declaration on; the first pass
+        # collects the declarations that get reassigned, a second pass uses them
+        self.mutable_decl_spans: set[Span] = set()
+        self.reassigned_decl_spans: set[Span] = set()
+        self.suggestions_made = 0
+        self.result_cache: dict[tuple, PineType | None] = {}
+        self.infer_depth = 0
+        self.slot_deps: dict[int, frozenset[int]] = {}  # local slot -> params its value derives from
+        self.param_reqs: dict[int, tuple[str, str, str]] = {}
         self.strategy_only_use: tuple[str, Span] | None = None
 
     def text(self, e: ir.Expr) -> str:
@@ -117,9 +132,35 @@ class Checker:
             )
         if name in B.VARIABLES or name in self.functions or name in ("na",):
             self.warn(f"Shadowing built-in or function name '{name}'", span, "shadowing")
-        sym = Symbol(name, self.frame.new_slot(name), self.frame.scope, ty, mode, declared)
+        sym = Symbol(name, self.frame.new_slot(name), self.frame.scope, ty, mode, declared, span)
         scope[name] = sym
         return sym
+
+    MAX_SUGGESTIONS = 20
+
+    def suggest(self, name: str, kind: str) -> str:
+        """' Did you mean ...?' for a misspelt or pre-v5 name (only for the first few errors: difflib is slow)."""
+        self.suggestions_made += 1
+        if self.suggestions_made > self.MAX_SUGGESTIONS or len(name) > 60:
+            return ""
+        if name in V4_RENAMES:
+            return f". Did you mean '{V4_RENAMES[name]}'? ({V4_RENAMES_NOTE})"
+        if "." not in name:
+            for ns in ("ta", "math", "str", "array"):
+                q = f"{ns}.{name}"
+                if q in B.FUNCTIONS or q in B.VARIABLES:
+                    return f". Did you mean '{q}'? (built-ins moved into namespaces in Pine v5)"
+        prefix = name.rsplit(".", 1)[0] + "." if "." in name else ""
+        if kind == "function":
+            pool = [n for n in B.FUNCTIONS if n.startswith(prefix) and n.count(".") == name.count(".")]
+            pool += [n for n in self.functions if not prefix]
+        else:
+            pool = [n for n in (*B.VARIABLES, *B.CONSTANTS) if n.startswith(prefix) and n.count(".") == name.count(".")]
+            if not prefix:
+                pool += [n for scope in self.scopes for n in scope]
+                pool += [n for n in B.NAMESPACES if "." not in n]
+        match = difflib.get_close_matches(name, pool, n=1, cutoff=0.75)
+        return f". Did you mean '{match[0]}'?" if match else ""
 
     def push(self) -> None:
         self.scopes.append({})
@@ -219,19 +260,30 @@ class Checker:
         prefix = "method:" if node.is_method else ""
         key = f"{prefix}{node.name}" if not existing else f"{prefix}{node.name}#{len(existing)}"
         if not node.is_method:
+            sig = [_typeref_key(p.declared_type) for p in node.params]
             for uf in existing:
-                if len(uf.fdef.params) == len(node.params):
-                    self.warn(f"Function '{node.name}' is overloaded with the same number of parameters", node.span)
+                if [_typeref_key(p.declared_type) for p in uf.fdef.params] == sig:
+                    self.err(
+                        f"Function '{node.name}' is already defined with the same parameter types",
+                        node.span,
+                        "redeclared",
+                    )
         frame = Frame("local")
-        saved = (self.frame, self.scopes, self.in_function, self.loop_depth, self.cond_depth)
+        saved = (self.frame, self.scopes, self.in_function, self.loop_depth, self.cond_depth, self.slot_deps, self.param_reqs)
         self.frame, self.scopes, self.in_function, self.loop_depth, self.cond_depth = (
             frame, [self.scopes[0], {}], node.name, 0, 0,
         )
+        self.slot_deps, self.param_reqs = {}, {}
+        param_reqs = self.param_reqs
         params: list[ir.Param] = []
         receiver = None
         try:
             for i, p in enumerate(node.params):
-                pty = from_typeref(p.declared_type).with_qualifier("simple") if p.declared_type else None
+                pty = None
+                if p.declared_type is not None:
+                    # an explicit qualifier (``const int n``, ``series float x``) is honoured; without one
+                    # the parameter is checked as 'simple' and call sites are checked via param_reqs
+                    pty = from_typeref(p.declared_type).with_qualifier(p.declared_type.qualifier or "simple")
                 if p.declared_type is not None:
                     self.check_typeref(p.declared_type)
                 if i == 0 and node.is_method:
@@ -243,11 +295,12 @@ class Checker:
                     self.err(f"Duplicate parameter '{p.name}'", p.span)
                 slot = frame.new_slot(p.name)
                 self.scopes[-1][p.name] = Symbol(p.name, slot, "local", pty, "param", p.declared_type is not None)
+                self.slot_deps[slot] = frozenset({i})
                 default = self.expr(p.default) if p.default is not None else None
                 params.append(ir.Param(p.name, slot, p.declared_type, default, p.span))
             body, result = self.block_value(node.body, new_scope=False)
         finally:
-            self.frame, self.scopes, self.in_function, self.loop_depth, self.cond_depth = saved
+            self.frame, self.scopes, self.in_function, self.loop_depth, self.cond_depth, self.slot_deps, self.param_reqs = saved
         fdef = ir.FunctionDef(
             node.name,
             key,
@@ -260,7 +313,7 @@ class Checker:
             node.export,
             node.span,
         )
-        uf = UserFunc(fdef, node, result, receiver)
+        uf = UserFunc(fdef, node, result, receiver, param_reqs)
         self.all_fdefs[key] = fdef
         (self.methods if node.is_method else self.functions).setdefault(node.name, []).append(uf)
         if node.is_method:
@@ -379,6 +432,8 @@ class Checker:
                 return self.when_call(node, expr)
             return ir.ExprStmt(node.span, self.expr(expr))
         if isinstance(node, (A.IfNode, A.SwitchNode, A.ForNode, A.ForInNode, A.WhileNode)):
+            # used as a statement: branch values are discarded, so their types need not agree
+            self.statement_nodes.add(id(node))
             return self.expr(node)  # type: ignore[return-value]
         if isinstance(node, A.BreakNode):
             if self.loop_depth == 0:
@@ -429,10 +484,14 @@ class Checker:
             declared_ty = from_typeref(node.declared_type)
         if isinstance(node.value, A.Call):
             self.pending_input_name = node.name
+        n_inputs = len(self.inputs)
         try:
             value = self.expr(node.value)
         finally:
             self.pending_input_name = None
+        if len(self.inputs) == n_inputs + 1 and self.inputs[-1].name is None:
+            # ``slPct = input.float(1.5, "Stop %") / 100``: the input is known by the variable's name too
+            self.inputs[-1].name = node.name
         vty = value.ty
         if vty is not None:
             if vty.base == "void":
@@ -450,6 +509,18 @@ class Checker:
                     "type",
                 )
         ty = vty
+        if (
+            self.version >= 6
+            and declared_ty is not None
+            and declared_ty.base == "bool"
+            and isinstance(value, ir.Const)
+            and value.value is None
+        ):
+            self.err(
+                f"In Pine v6 'bool' values cannot be na: initialize '{node.name}' with true or false",
+                node.value.span,
+                "type",
+            )
         if declared_ty is not None:
             if vty is not None and not assignable(declared_ty, vty) and _certain(value, vty):
                 self.err(
@@ -466,9 +537,17 @@ class Checker:
                         "qualifier",
                     )
             ty = declared_ty.with_qualifier(q)
-        if node.mode in ("var", "varip") and ty is not None:
+        if ty is not None and self.version >= 6 and node.name_span in self.mutable_decl_spans:
             ty = ty.with_qualifier("series")
+        # an unmodified ``var x = 1`` keeps the qualifier of its initializer (const in TradingView); a
+        # reassigned one is series (v6: second pass; v5: raised at each reassignment)
         sym = self.declare(node.name, node.name_span, ty, node.mode, declared_ty is not None)
+        if node.declared_type is not None and node.declared_type.qualifier == "const":
+            sym.mode = "const"
+        if self.in_function is not None and node.mode == "plain":
+            deps = self.param_deps(value)
+            if deps:
+                self.slot_deps[sym.slot] = deps
         target = ir.VarRef(node.name_span, node.name, sym.slot, sym.scope, ty=ty)
         return ir.VarDecl(node.span, target, value, node.mode, node.declared_type)
 
@@ -507,7 +586,7 @@ class Checker:
                 if name in B.VARIABLES or name == "na":
                     self.err(f"Cannot modify built-in variable '{name}'", node.target.span, "assign")
                 else:
-                    self.err(f"Undeclared identifier '{name}'", node.target.span, "undeclared")
+                    self.err(f"Undeclared identifier '{name}'{self.suggest(name, 'value')}", node.target.span, "undeclared")
                 return ir.ExprStmt(node.span, value)
             if self.in_function is not None and sym.scope == "global":
                 self.err(
@@ -515,7 +594,14 @@ class Checker:
                     node.target.span,
                     "assign",
                 )
+                return ir.ExprStmt(node.span, value)
+            if sym.mode == "const":
+                self.err(f"Cannot modify '{name}': it is declared 'const'", node.target.span, "assign")
             target: ir.Expr = ir.VarRef(node.target.span, name, sym.slot, sym.scope, ty=sym.ty)
+            if sym.decl_span is not None:
+                self.reassigned_decl_spans.add(sym.decl_span)
+            if sym.scope == "local" and sym.mode != "param":
+                self.slot_deps.pop(sym.slot, None)
             self.check_assign_types(name, sym.ty, value, node)
             if sym.ty is not None and value.ty is not None and sym.mode != "param":
                 # reassigned variables take the strongest qualifier
@@ -594,7 +680,7 @@ class Checker:
         elif name in B.NAMESPACES:
             self.err(f"Namespace '{name}' cannot be used as a value", node.span, "undeclared")
         else:
-            self.err(f"Undeclared identifier '{name}'", node.span, "undeclared")
+            self.err(f"Undeclared identifier '{name}'{self.suggest(name, 'value')}", node.span, "undeclared")
         return ir.Const(node.span, None, ty=None)
 
     def _qualified(self, node: A.Node) -> str | None:
@@ -605,16 +691,24 @@ class Checker:
             node = node.obj
         if not isinstance(node, A.Name):
             return None
-        if self.lookup(node.name) is not None:
-            return None
         parts.append(node.name)
-        return ".".join(reversed(parts))
+        q = ".".join(reversed(parts))
+        if self.lookup(node.name) is not None:
+            # a variable named like a namespace (``color``, ``timeframe``) does not hide the
+            # namespace's built-ins: ``color.new(color, 50)`` still calls color.new
+            ns = q.rsplit(".", 1)[0]
+            if q in B.FUNCTIONS or q in B.CONSTANTS or q in B.VARIABLES or (ns in B.DRAWING_NAMESPACES and "." in q):
+                return q
+            return None
+        return q
 
     def e_Attr(self, node: A.Attr) -> ir.Expr:
         q = self._qualified(node)
         if q is not None:
             if q in B.CONSTANTS:
                 value, tyname = B.CONSTANTS[q]
+                if self.version < 6 and q in B.V5_COLORS:
+                    value = B.V5_COLORS[q]
                 qual, base = tyname.split(" ")
                 return ir.Const(node.span, value, q, ty=PineType(base, (), qual))
             if q in B.VARIABLES:
@@ -637,10 +731,10 @@ class Checker:
                 return ir.Const(node.span, None, ty=None)
             ns = q.rsplit(".", 1)[0]
             if ns in B.NAMESPACES or root in B.NAMESPACES:
-                self.err(f"Undeclared identifier '{q}'", node.span, "undeclared")
+                self.err(f"Undeclared identifier '{q}'{self.suggest(q, 'value')}", node.span, "undeclared")
                 return ir.Const(node.span, None, ty=None)
             if root in self.types:
-                self.err(f"Undeclared identifier '{q}'", node.span, "undeclared")
+                self.err(f"Undeclared identifier '{q}'{self.suggest(q, 'value')}", node.span, "undeclared")
                 return ir.Const(node.span, None, ty=None)
         obj = self.expr(node.obj)
         return self.field_access(obj, node.name, node)
@@ -673,6 +767,19 @@ class Checker:
             self.err("Invalid history reference: the offset must be non-negative", node.index.span, "type")
         if target.ty is not None and target.ty.base in ("void", "tuple"):
             self.err("Cannot use the history-referencing operator on this expression", node.span, "type")
+        elif self.version >= 6 and isinstance(target, ir.Const):
+            self.err(
+                "Cannot use the history-referencing operator on literals or built-in constants in Pine v6",
+                node.span,
+                "type",
+            )
+        elif self.version >= 6 and isinstance(target, ir.FieldAccess):
+            self.err(
+                f"Cannot use the history-referencing operator on the field '{target.field}' in Pine v6; "
+                f"reference the object's history instead: (obj[n]).{target.field}",
+                node.span,
+                "type",
+            )
         if isinstance(target, ir.VarRef):
             frame = self.global_frame if target.scope == "global" else self.frame
             frame.history_slots.add(target.slot)
@@ -798,7 +905,8 @@ class Checker:
             orelse, ety = self.block_value(node.orelse) if node.orelse else ([], NA)
         finally:
             self.cond_depth -= 1
-        self._check_branch_types(tty, ety, node.span)
+        if id(node) not in self.statement_nodes:
+            self._check_branch_types(tty, ety, node.span)
         ty = unify(tty, ety)
         if ty is not None and cond.ty is not None:
             ty = ty.with_qualifier(qmax(ty.qualifier, cond.ty.qualifier))
@@ -832,7 +940,8 @@ class Checker:
                 body, bty = self.block_value(case.body)
             finally:
                 self.cond_depth -= 1
-            self._check_branch_types(ty, bty, case.span)
+            if id(node) not in self.statement_nodes:
+                self._check_branch_types(ty, bty, case.span)
             ty = unify(ty, bty)
             cases.append(ir.SwitchCase(match, body, case.span))
         if ty is not None:
@@ -928,13 +1037,28 @@ class Checker:
                 return ir.Const(node.span, None, ty=None)
             if name in self.functions:
                 return self.user_call(node, self.functions[name], None, name)
+            if name in B.DRAWING_TYPES and len(node.args) == 1 and not node.kwargs:
+                # ``line(na)``: typed na of a drawing type; ``line(id)`` is the identity
+                arg = self.expr(node.args[0])
+                if arg.ty is not None and arg.ty.base not in ("na", name):
+                    self.err(f"Cannot cast a value of type '{describe(arg.ty)}' to '{name}'", arg.span, "type")
+                if isinstance(arg, ir.Const) and arg.value is None:
+                    return ir.Const(node.span, None, name, ty=PineType(name, (), "series"))
+                arg.ty = PineType(name, (), "series")
+                return arg
             if name in B.FUNCTIONS:
                 return self.builtin_call(node, name, None)
+            if name in self.types and len(node.args) == 1 and not node.kwargs:
+                # ``Point(na)``: a typed na of a user-defined type
+                arg = self.expr(node.args[0])
+                if arg.ty is not None and arg.ty.base not in ("na", name):
+                    self.err(f"Cannot cast a value of type '{describe(arg.ty)}' to '{name}'", arg.span, "type")
+                return ir.Const(node.span, None, name, ty=PineType(name, (), "series"))
             if name in self.imports:
                 self._eval_args(node)
                 return ir.Const(node.span, None, ty=None)
             self._eval_args(node)
-            self.err(f"Could not find function or function reference '{name}'", func.span, "undeclared")
+            self.err(f"Could not find function or function reference '{name}'{self.suggest(name, 'function')}", func.span, "undeclared")
             return ir.Const(node.span, None, ty=None)
         if isinstance(func, A.Attr):
             q = self._qualified(func)
@@ -954,17 +1078,21 @@ class Checker:
                 ns = q.rsplit(".", 1)[0]
                 if ns in B.DRAWING_NAMESPACES:
                     return self.drawing_call(node, q, None)
+                if ns not in B.NAMESPACES and (ns in B.VARIABLES or ns in B.CONSTANTS):
+                    # method call on a built-in value: ``close.twice()``
+                    receiver = self.expr(func.obj)
+                    return self.method_call(node, receiver, func.name)
                 if root in B.NAMESPACES or root in B.VARIABLES or root in B.FUNCTIONS or root in self.enums:
                     self._eval_args(node)
-                    self.err(f"Could not find function or function reference '{q}'", func.span, "undeclared")
+                    self.err(f"Could not find function or function reference '{q}'{self.suggest(q, 'function')}", func.span, "undeclared")
                     return ir.Const(node.span, None, ty=None)
                 if root in self.functions:
                     self._eval_args(node)
-                    self.err(f"Could not find function or function reference '{q}'", func.span, "undeclared")
+                    self.err(f"Could not find function or function reference '{q}'{self.suggest(q, 'function')}", func.span, "undeclared")
                     return ir.Const(node.span, None, ty=None)
                 if self.lookup(root) is None:
                     self._eval_args(node)
-                    self.err(f"Undeclared identifier '{root}'", _name_span(func), "undeclared")
+                    self.err(f"Undeclared identifier '{root}'{self.suggest(root, 'value')}", _name_span(func), "undeclared")
                     return ir.Const(node.span, None, ty=None)
             receiver = self.expr(func.obj)
             return self.method_call(node, receiver, func.name)
@@ -978,9 +1106,14 @@ class Checker:
         args = [self.expr(a) for a in node.args]
         kwargs: dict[str, ir.Expr] = {}
         for name, value, span in node.kwargs:
+            evaluated = self.expr(value)
             if name in kwargs:
-                self.err(f"Argument '{name}' is given more than once", span, "args")
-            kwargs[name] = self.expr(value)
+                if self.version >= 6:
+                    self.err(f"Argument '{name}' is given more than once", span, "args")
+                else:
+                    self.warn(f"Argument '{name}' is given more than once; only the first value is used", span, "args")
+                continue
+            kwargs[name] = evaluated
         return args, kwargs
 
     def method_call(self, node: A.Call, receiver: ir.Expr, name: str) -> ir.Expr:
@@ -1015,11 +1148,26 @@ class Checker:
         if rbase in B.DRAWING_TYPES:
             return self.drawing_call(node, f"{rbase}.{name}", receiver)
         if rbase is None:
-            for ns in ("array", "map", "matrix"):
-                if f"{ns}.{name}" in B.FUNCTIONS:
-                    return self.builtin_call(node, f"{ns}.{name}", receiver)
-            self._eval_args(node)
-            return ir.Const(node.span, None, ty=None)
+            # receiver of unknown static type (an untyped function parameter): pick the collection
+            # namespace whose signature accepts the arguments; the runtime re-dispatches on the receiver's
+            # actual type (see ir.BuiltinCall).  No diagnostics: the type is unknown here.
+            candidates = [f"{ns}.{name}" for ns in ("array", "map", "matrix") if f"{ns}.{name}" in B.FUNCTIONS]
+            evaluated = self._eval_args(node)
+            if not candidates:
+                return ir.Const(node.span, None, ty=None)
+            real_sink = self.sink
+            chosen_call: ir.Expr | None = None
+            try:
+                for q in candidates:
+                    self.sink = DiagnosticSink()
+                    call = self.builtin_call(node, q, receiver, evaluated)
+                    if chosen_call is None or not self.sink.has_errors:
+                        chosen_call = call
+                    if not self.sink.has_errors:
+                        break
+            finally:
+                self.sink = real_sink
+            return chosen_call  # type: ignore[return-value]
         self._eval_args(node)
         self.err(f"Could not find method '{name}' for type '{describe(rty)}'", _name_span(node.func), "undeclared")
         return ir.Const(node.span, None, ty=None)
@@ -1066,7 +1214,7 @@ class Checker:
             args = [receiver, *args]
         ns, member = name.rsplit(".", 1)
         ty: PineType = VOID
-        if member in ("new", "copy"):
+        if member in ("new", "copy") or ns == "chart.point":
             ty = PineType(ns, (), "series")
         elif member.startswith("get_"):
             ty = PineType("float", (), "series")
@@ -1081,11 +1229,23 @@ class Checker:
             args = [receiver, *args]
         nargs = len(args)
         chosen = None
+        best_score = None
         for uf in cands:
             pnames = [p.name for p in uf.fdef.params]
             if nargs <= len(pnames) and all(k in pnames[nargs:] for k in kwargs):
-                chosen = uf
-                break
+                # overloads: prefer the one whose declared parameter types fit the arguments
+                score = 0
+                given = list(zip(uf.fdef.params, args, strict=False))
+                given += [(p, kwargs[p.name]) for p in uf.fdef.params if p.name in kwargs]
+                for p, a in given:
+                    if p.declared_type is not None and a.ty is not None and not assignable(from_typeref(p.declared_type), a.ty):
+                        score += 1
+                required = sum(1 for p in uf.fdef.params[nargs:] if p.default is None and p.name not in kwargs)
+                score += 10 * required
+                if best_score is None or score < best_score:
+                    chosen, best_score = uf, score
+                if score == 0:
+                    break
         if chosen is None:
             uf = cands[0]
             pnames = [p.name for p in uf.fdef.params]
@@ -1119,7 +1279,26 @@ class Checker:
                         a.span,
                         "type",
                     )
+        for idx, (req_q, bname, bparam) in chosen.param_reqs.items():
+            a = bound[idx] if idx < len(bound) else None
+            if a is None:
+                continue
+            if self.in_function is not None:
+                self.require_params(a, req_q, bname, bparam)
+            if a.ty is not None and _qrank(a.ty.qualifier) > _qrank(req_q) and a.ty.base in B_PRIMS:
+                pname = fdef.params[idx].name
+                self.err(
+                    f"Cannot call '{name}' with argument '{pname}'='{self.text(a)}'. An argument of '{describe(a.ty)}' type was used but a '{req_q} {a.ty.base}' is expected (it is passed to '{bname}' as '{bparam}')",
+                    a.span,
+                    "qualifier",
+                )
         result = chosen.result
+        if any(p.declared_type is None for p in fdef.params):
+            typed = self.infer_call_result(chosen, bound)
+            if typed is not None:
+                if typed.base != "tuple":
+                    typed = typed.with_qualifier(qmax(typed.qualifier, "simple"))
+                return ir.UserCall(node.span, name, fdef.key, bound, self.site(), receiver is not None, ty=typed)
         if result is not None:
             arg_q = qmax(*(a.ty.qualifier if a is not None and a.ty is not None else "series" for a in bound))
             if result.base == "tuple":
@@ -1128,29 +1307,117 @@ class Checker:
                 result = result.with_qualifier(qmax(result.qualifier, arg_q))
         return ir.UserCall(node.span, name, fdef.key, bound, self.site(), receiver is not None, ty=result)
 
+    MAX_INFER_DEPTH = 12
+
+    def infer_call_result(self, uf: UserFunc, bound: list[ir.Expr | None]) -> PineType | None:
+        """Type of a call's value: Pine functions are polymorphic in untyped parameters, so the body is
+        re-typed with the argument types of this call (diagnostics and IR of that pass are discarded)."""
+        fdef = uf.fdef
+        arg_types: list[PineType | None] = []
+        for p, a in zip(fdef.params, bound, strict=True):
+            if a is not None:
+                arg_types.append(a.ty)
+            elif p.default is not None:
+                arg_types.append(p.default.ty)
+            else:
+                arg_types.append(None)
+        if any(t is None for t in arg_types) or self.infer_depth >= self.MAX_INFER_DEPTH:
+            return None
+        cache_key = (fdef.key, tuple(arg_types))
+        if cache_key in self.result_cache:
+            return self.result_cache[cache_key]
+        sub = Checker(DiagnosticSink(), self.version)
+        sub.functions, sub.methods, sub.types = self.functions, self.methods, self.types
+        sub.field_types, sub.enums, sub.imports = self.field_types, self.enums, self.imports
+        sub.result_cache, sub.infer_depth = self.result_cache, self.infer_depth + 1
+        sub.decl_ir = self.decl_ir
+        sub.mutable_decl_spans = self.mutable_decl_spans
+        sub.frame = Frame("local")
+        sub.scopes = [self.scopes[0], {}]
+        sub.in_function = fdef.name
+        for p, pty, pnode in zip(fdef.params, arg_types, uf.node.params, strict=True):
+            declared = from_typeref(pnode.declared_type) if pnode.declared_type is not None else None
+            ty = declared.with_qualifier(pty.qualifier) if declared is not None and pty is not None else pty
+            sub.scopes[-1][p.name] = Symbol(p.name, sub.frame.new_slot(p.name), "local", ty, "param")
+        try:
+            _, result = sub.block_value(uf.node.body, new_scope=False)
+        except RecursionError:
+            result = None
+        self.result_cache[cache_key] = result
+        return result
+
+    def param_deps(self, e: ir.Expr) -> frozenset[int] | None:
+        """Parameters of the current function that ``e`` is computed from (None if it also depends on
+        anything that is not a constant or a parameter)."""
+        if isinstance(e, (ir.Const, ir.InputValue)):
+            return frozenset()
+        if isinstance(e, ir.VarRef):
+            return self.slot_deps.get(e.slot) if e.scope == "local" else None
+        if isinstance(e, ir.Unary):
+            return self.param_deps(e.operand)
+        if isinstance(e, (ir.Binary, ir.Ternary)):
+            parts = (e.left, e.right) if isinstance(e, ir.Binary) else (e.cond, e.then, e.orelse)
+            out: frozenset[int] = frozenset()
+            for part in parts:
+                d = self.param_deps(part)
+                if d is None:
+                    return None
+                out |= d
+            return out
+        if isinstance(e, ir.BuiltinCall) and (e.name.startswith("math.") or e.name in ("int", "float", "nz")):
+            out = frozenset()
+            for part in e.args:
+                if part is None:
+                    continue
+                d = self.param_deps(part)
+                if d is None:
+                    return None
+                out |= d
+            return out
+        return None
+
+    def require_params(self, e: ir.Expr, qualifier: str, builtin: str, bparam: str) -> None:
+        deps = self.param_deps(e)
+        if not deps:
+            return
+        for idx in deps:
+            old = self.param_reqs.get(idx)
+            if old is None or _qrank(qualifier) < _qrank(old[0]):
+                self.param_reqs[idx] = (qualifier, builtin, bparam)
+
     # ---- built-in calls
-    def builtin_call(self, node: A.Call, name: str, receiver: ir.Expr | None) -> ir.Expr:
+    def builtin_call(
+        self,
+        node: A.Call,
+        name: str,
+        receiver: ir.Expr | None,
+        evaluated: tuple[list[ir.Expr], dict[str, ir.Expr]] | None = None,
+    ) -> ir.Expr:
         is_input = name in B.INPUT_FUNCTIONS
         input_name = self.pending_input_name if is_input else None
         self.pending_input_name = None
-        args, kwargs = self._eval_args(node)
+        args, kwargs = evaluated if evaluated is not None else self._eval_args(node)
         if receiver is not None:
             args = [receiver, *args]
         sigs = B.FUNCTIONS[name]
-        best: tuple[list[tuple[str, Span]], B.FuncSig, list[ir.Expr | None]] | None = None
+        # overloads: the first signature that binds and type-checks wins; else report the closest one
+        best: tuple[int, list[tuple[str, Span, str]], B.FuncSig, list[ir.Expr | None]] | None = None
         for sig in sigs:
-            errors, bound = self._bind(sig, args, kwargs, node, name, receiver is not None)
-            if not errors:
-                best = (errors, sig, bound)
+            bind_errors, bound = self._bind(sig, args, kwargs, node, name, receiver is not None)
+            if bind_errors:
+                problems = [(m, sp, "args") for m, sp in bind_errors]
+                score = 1000 + len(problems)
+            else:
+                problems = self._check_arg_types(sig, bound, name)
+                score = len(problems)
+            if best is None or score < best[0]:
+                best = (score, problems, sig, bound)
+            if not problems:
                 break
-            if best is None or len(errors) < len(best[0]):
-                best = (errors, sig, bound)
         assert best is not None
-        errors, sig, bound = best
-        for msg, span in errors:
-            self.err(msg, span, "args")
-        if not errors:
-            self._check_arg_types(sig, bound, name)
+        _, problems, sig, bound = best
+        for msg, span, code in problems:
+            self.err(msg, span, code)
         ty = self._result_type(sig, bound, node)
         call = ir.BuiltinCall(
             node.span, name, bound, sig.param_names, args, kwargs, self.site(), receiver is not None, ty=ty
@@ -1159,6 +1426,24 @@ class Checker:
             return self.make_input(call, sig, input_name, node)
         if name.startswith("strategy.") and self.strategy_only_use is None:
             self.strategy_only_use = (name, node.span)
+        if self.version >= 6 and name in ("na", "nz", "fixnan") and bound and bound[0] is not None:
+            a0 = bound[0]
+            if a0.ty is not None and a0.ty.base == "bool":
+                self.err(
+                    f"Cannot call '{name}' with a 'bool' argument: in Pine v6 'bool' values are never na",
+                    a0.span,
+                    "type",
+                )
+        if self.version >= 6 and name in ("plot", "hline") and "linewidth" in sig.param_names:
+            lw = bound[sig.param_names.index("linewidth")]
+            ok, lw_value = const_value(lw) if lw is not None else (False, None)
+            if ok and _is_number(lw_value) and lw_value < 1:
+                self.err(f"The 'linewidth' of '{name}' must be at least 1 in Pine v6", lw.span, "args")
+        if "transp" in kwargs:
+            if self.version >= 6:
+                self.err("The 'transp' parameter was removed in Pine v6; use color.new(color, transp)", kwargs["transp"].span, "args")
+            else:
+                self.warn("The 'transp' parameter is deprecated; use color.new(color, transp)", kwargs["transp"].span, "deprecated")
         if (name in B.OUTPUT_FUNCTIONS or name == "alertcondition") and (len(self.scopes) > 1 or self.in_function):
             self.err(f"Cannot use '{name}' in local scope", node.span, "scope")
         if self.cond_depth > 0 and name.startswith("ta.") and name not in B.STATELESS_TA:
@@ -1175,9 +1460,7 @@ class Checker:
                 ok, title = const_value(t_arg) if t_arg is not None else (False, None)
                 if not ok:
                     title = None
-            self.plots.append(PlotSpec(len(self.plots), title, name, node.span.line))
-            if self.in_function is not None and name in ("plot", "plotshape", "plotchar", "hline"):
-                pass
+            self.plots.append(PlotSpec(len(self.plots), title if isinstance(title, str) else None, name, node.span.line))
         if name == "request.security":
             lookahead = kwargs.get("lookahead")
             expr_arg = bound[2] if len(bound) > 2 else None
@@ -1219,20 +1502,26 @@ class Checker:
         for i, a in enumerate(args[: len(params)]):
             bound[i] = a
         names = [p.name for p in params]
+        kw_spans: dict[str, Span] = {}
         for kname, _, kspan in node.kwargs:
+            kw_spans.setdefault(kname, kspan)
+        for kname, kspan in kw_spans.items():
             if kname not in names:
                 errors.append((f"The '{name}' function does not have an argument with the name '{kname}'", kspan))
                 continue
             idx = names.index(kname)
             if bound[idx] is not None:
-                errors.append((f"Argument '{kname}' of '{name}' is given both by position and by name", kspan))
+                if self.version >= 6:
+                    errors.append((f"Argument '{kname}' of '{name}' is given both by position and by name", kspan))
+                continue  # v5: the first (positional) value is used
             bound[idx] = kwargs[kname]
         for p, a in zip(params, bound, strict=True):
             if a is None and p.required:
                 errors.append((f"Missing value for the required argument '{p.name}' of '{name}'", node.span))
         return errors, bound
 
-    def _check_arg_types(self, sig: B.FuncSig, bound: list[ir.Expr | None], name: str) -> None:
+    def _check_arg_types(self, sig: B.FuncSig, bound: list[ir.Expr | None], name: str) -> list[tuple[str, Span, str]]:
+        problems: list[tuple[str, Span, str]] = []
         params = sig.params
         if params and params[-1].variadic:
             pairs = []
@@ -1242,6 +1531,8 @@ class Checker:
         else:
             pairs = list(zip(params, bound, strict=True))
         for p, a in pairs:
+            if a is not None and a.ty is None and p.qualifier in ("const", "input", "simple") and self.in_function is not None:
+                self.require_params(a, p.qualifier, name, p.name)
             if a is None or a.ty is None:
                 continue
             aty = a.ty
@@ -1266,25 +1557,36 @@ class Checker:
                 msg = "value"
             if msg is not None:
                 want_q = p.qualifier or "series"
-                self.err(
+                problems.append((
                     f"Cannot call '{name}' with argument '{p.name}'='{self.text(a)}'. An argument of '{describe(aty)}' type was used but a '{want_q} {msg}' is expected",
                     a.span,
                     "type",
-                )
+                ))
                 continue
+            if p.qualifier in ("const", "input", "simple") and self.in_function is not None:
+                self.require_params(a, p.qualifier, name, p.name)
             if p.qualifier in ("const", "input", "simple") and _qrank(aty.qualifier) > _qrank(p.qualifier):
-                if aty.base in B_PRIMS or aty.base in self.enums:
-                    self.err(
-                        f"Cannot call '{name}' with argument '{p.name}'='{self.text(a)}'. An argument of '{describe(aty)}' type was used but a '{p.qualifier} {aty.base}' is expected",
+                if p.name == "offset" and self.version < 6:
+                    self.warn(
+                        f"A 'series' offset passed to '{name}' uses only its last value (an error in Pine v6)",
                         a.span,
                         "qualifier",
                     )
+                    continue
+                if aty.base in B_PRIMS or aty.base in self.enums:
+                    problems.append((
+                        f"Cannot call '{name}' with argument '{p.name}'='{self.text(a)}'. An argument of '{describe(aty)}' type was used but a '{p.qualifier} {p.base if p.base in B_PRIMS else aty.base}' is expected",
+                        a.span,
+                        "qualifier",
+                    ))
+        return problems
 
     def _result_type(self, sig: B.FuncSig, bound: list[ir.Expr | None], node: A.Call) -> PineType | None:
         ret = sig.returns
+        # arguments of unknown type (untyped function parameters on the first pass) do not make the result
+        # 'series': that would report qualifier errors TradingView does not (requirements on parameters are
+        # tracked separately and checked at the call sites)
         arg_q = qmax(*(a.ty.qualifier if a is not None and a.ty is not None else "const" for a in bound))
-        if any(a is not None and a.ty is None for a in bound):
-            arg_q = "series"
         if ret == "void" or ret in ("plot", "hline"):
             return PineType(ret, (), "const") if ret != "void" else VOID
         if ret.startswith("["):
@@ -1411,7 +1713,11 @@ class Checker:
         if options is not None and defval is not None and defval not in options:
             self.err(f"The default value {defval!r} is not one of the options {options}", (defexpr or call).span, "input")
         minval, maxval = values.get("minval"), values.get("maxval")
-        if isinstance(defval, (int, float)) and not isinstance(defval, bool):
+        if not _is_number(minval):
+            minval = None
+        if not _is_number(maxval):
+            maxval = None
+        if _is_number(defval):
             if minval is not None and defval < minval:
                 self.err(f"The default value {defval} is less than minval {minval}", (defexpr or call).span, "input")
             if maxval is not None and defval > maxval:
@@ -1424,13 +1730,13 @@ class Checker:
             title=values.get("title") if isinstance(values.get("title"), str) else None,
             minval=minval,
             maxval=maxval,
-            step=values.get("step"),
+            step=values.get("step") if _is_number(values.get("step")) else None,
             options=options,
-            group=values.get("group"),
-            tooltip=values.get("tooltip"),
-            inline=values.get("inline"),
+            group=_str_or_none(values.get("group")),
+            tooltip=_str_or_none(values.get("tooltip")),
+            inline=_str_or_none(values.get("inline")),
             confirm=bool(values.get("confirm", False)),
-            display=values.get("display"),
+            display=_str_or_none(values.get("display")),
             line=node.span.line,
             function=fn,
         )
@@ -1446,6 +1752,33 @@ class Checker:
 
 
 B_PRIMS = frozenset({"int", "float", "bool", "string", "color"})
+V4_RENAMES = {
+    "study": "indicator",
+    "security": "request.security",
+    "iff": "the ?: operator",
+    "tostring": "str.tostring",
+    "tonumber": "str.tonumber",
+    "valuewhen": "ta.valuewhen",
+    "barssince": "ta.barssince",
+    "pivothigh": "ta.pivothigh",
+    "pivotlow": "ta.pivotlow",
+}
+V4_RENAMES_NOTE = "Pine v5 renamed or removed this v4 built-in"
+
+
+
+def _str_or_none(v: Any) -> str | None:
+    return v if isinstance(v, str) else None
+
+
+def _typeref_key(ref: ir.TypeRef | None) -> str | None:
+    if ref is None:
+        return None
+    return ref.name + ("<" + ",".join(str(_typeref_key(a)) for a in ref.args) + ">" if ref.args else "")
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
 def _qrank(q: str | None) -> int:
@@ -1558,7 +1891,16 @@ def check_program(
         )
         # older versions differ too much (study(), security(), no namespaces): do not flood with errors
         return ir.Program(version, None, []), [], [], None
+    before = (list(sink.items), set(sink._seen))
     checker = Checker(sink, version)
     checker.source_lines = source.split("\n")
     program = checker.check(nodes)
+    if version >= 6 and checker.reassigned_decl_spans:
+        # second pass: mutable variables are 'series' everywhere (TradingView v6 semantics)
+        sink.items, sink._seen = list(before[0]), set(before[1])
+        mutable = checker.reassigned_decl_spans
+        checker = Checker(sink, version)
+        checker.source_lines = source.split("\n")
+        checker.mutable_decl_spans = mutable
+        program = checker.check(nodes)
     return program, checker.inputs, checker.plots, checker.declaration

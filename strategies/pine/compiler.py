@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,6 +14,7 @@ from .diagnostics import Diagnostic, DiagnosticSink
 logger = logging.getLogger(__name__)
 
 MAX_SOURCE_CHARS = 1_000_000
+RECURSION_LIMIT = 6000
 
 
 @dataclass(slots=True)
@@ -82,6 +84,9 @@ class DeclarationSpec:
         from .builtins import FUNCTIONS
 
         kind = object.__getattribute__(self, "kind")
+        if name in ("margin_long", "margin_short") and kind == "strategy":
+            # Pine v6 changed the default margin from 0 (no margin calls) to 100
+            return 100 if object.__getattribute__(self, "version") >= 6 else 0
         for p in FUNCTIONS[kind][0].params:
             if p.name == name:
                 return p.default
@@ -143,9 +148,16 @@ def compile_source(source: str, filename: str = "<input>") -> CompileResult:
     # collections mid-compile (halves the time of a 200-line script).
     gc_was_enabled = gc.isenabled()
     gc.disable()
+    # the parser bounds nesting (100 levels) and operator chains (500); the recursive checker needs a
+    # little more headroom than CPython's default limit of 1000 frames for such inputs
+    old_limit = sys.getrecursionlimit()
+    if old_limit < RECURSION_LIMIT:
+        sys.setrecursionlimit(RECURSION_LIMIT)
     try:
         return _compile(source, filename)
     finally:
+        if old_limit < RECURSION_LIMIT:
+            sys.setrecursionlimit(old_limit)
         if gc_was_enabled:
             gc.enable()
 
@@ -161,6 +173,8 @@ def _compile(source: str, filename: str) -> CompileResult:
         if len(source) > MAX_SOURCE_CHARS:
             sink.error(f"Script is too large ({len(source)} characters; max {MAX_SOURCE_CHARS})", ir.Span(1, 1, 1, 1), "limit")
             return CompileResult(None, sink.items, filename=filename)
+        if source.startswith("\ufeff"):
+            source = source[1:]  # UTF-8 byte order mark written by some editors
         if "\0" in source:
             line = source[: source.index("\0")].count("\n") + 1
             sink.error("Script contains a NUL character", ir.Span(line, 1, line, 1), "syntax")

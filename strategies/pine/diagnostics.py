@@ -42,6 +42,8 @@ class DiagnosticSink:
     def __init__(self) -> None:
         self.items: list[Diagnostic] = []
         self._seen: set[tuple[int, int, str]] = set()
+        # lines where the tokenizer already reported an error: parse errors there are cascades
+        self.lexical_error_lines: set[int] = set()
 
     def error(self, message: str, span: Span, code: str = "error") -> None:
         self._add("error", message, span, code)

@@ -27,6 +27,10 @@ Overview
   Method syntax on built-in types is desugared: ``a.push(x)`` on an ``array<float>`` becomes
   ``BuiltinCall("array.push", args=[a, x], method_syntax=True)``; ``p.copy()`` on a UDT becomes
   ``BuiltinCall("udt.copy", args=[p])``; user methods ``p.m(1)`` become ``UserCall(key, args=[p, 1])``.
+* Method calls on a receiver whose type is not known statically (an untyped parameter of a user
+  function, e.g. ``f(m) => m.get("a")``; Pine functions are polymorphic in such parameters) get
+  ``method_syntax=True`` and ``name`` set to the best static guess among ``array.*``, ``map.*`` and
+  ``matrix.*``; the runtime must dispatch on the receiver's actual type (same member name).
 * ``BuiltinCall.args`` holds the arguments bound to the built-in's parameters **in signature order**
   (``BuiltinCall.param_names``), with ``None`` where the argument was omitted (the runtime applies the
   default; defaults are in ``builtins.FUNCTIONS[name].params[i].default`` as Python constants).  The
@@ -98,7 +102,11 @@ Expressions
                                  use the slot history, otherwise the runtime must keep a history of that
                                  expression at that node (``Index.site`` is a unique id for that purpose).
     Unary(op, operand)          ``-``, ``+``, ``not``.
-    Binary(op, left, right)     ``+ - * / %``, ``== != < > <= >=``, ``and or`` (short-circuit).
+    Binary(op, left, right)     ``+ - * / %``, ``== != < > <= >=``, ``and or``.  ``and``/``or`` are
+                                 lazy (short-circuit) in Pine v6 but STRICT in v5 (both operands are
+                                 evaluated every bar -- matters for ``ta.*`` calls on the right side).
+                                 ``/`` of two ints: v5 truncates when both operands are ``const``
+                                 (``ty.base == "int"``), otherwise fractional.
     Ternary(cond, then, orelse) ``c ? a : b``.
     FieldAccess(obj, field)     UDT field read (``obj.field``); ``type_name`` is the UDT name if known.
     TupleExpr(items)            ``[a, b]`` (function result / tuple value).
@@ -454,4 +462,10 @@ class Program:
 # - ForIn: ``for [k, v] in some_map`` is accepted by the checker (Pine v5/v6 allow iterating a map with a
 #   [key, value] tuple); index = key, item = value, insertion order.
 # - Declaration: ``DeclarationSpec`` (CompileResult.declaration) exposes every strategy()/indicator()
-#   argument as an attribute with TradingView's default when omitted (``spec.pyramiding``).
+#   argument as an attribute with TradingView's default when omitted (``spec.pyramiding``); margin_long /
+#   margin_short default to 100 in v6 and 0 in v5.
+# - Binary: documented v5 strict vs v6 lazy ``and``/``or``.
+# - Const colors: ``color.red/teal/yellow`` carry the v5 palette values in v5 scripts.
+# - ``line(na)``, ``label(na)``, ``UDT(na)`` casts are folded to ``Const(None)``; ``line(x)`` is ``x``.
+# - v5 ``strategy.*(..., when=cond)`` is lowered to ``If(cond, [ExprStmt(call)])``.
+# - Method calls on receivers of unknown static type: runtime dispatch on the receiver (see above).

@@ -33,6 +33,7 @@ class Token:
     col: int
     end_col: int
     text: str = ""
+    continuation: bool = False  # first token of a wrapped (continuation) physical line
 
     @property
     def span(self) -> Span:
@@ -54,12 +55,13 @@ class LogicalLine:
 
 _TOKEN_RE = re.compile(
     r"""
-    (?P<ws>[ \t\r\f\v]+)
+    (?P<ws>[ \t\r\f\v\u00a0\u2000-\u200b\u3000\ufeff]+)
   | (?P<comment>//.*)
   | (?P<num>(?:\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?))
   | (?P<str>"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')
   | (?P<ustr>["'])
   | (?P<color>\#[0-9a-fA-F]{8}\b|\#[0-9a-fA-F]{6}\b)
+  | (?P<badcolor>\#\w*)
   | (?P<id>[^\W\d]\w*)
   | (?P<op>:=|\+=|-=|\*=|/=|%=|==|!=|<=|>=|=>|[-+*/%<>=?:.,()\[\]])
   | (?P<bad>.)
@@ -139,10 +141,21 @@ def tokenize_line(text: str, lineno: int, start: int, sink: DiagnosticSink) -> t
             tokens.append(Token("COLOR", val.upper(), lineno, col, pos + 1, val))
         elif kind == "ustr":
             sink.error("Unterminated string literal", Span(lineno, col, lineno, n + 1), "syntax")
+            sink.lexical_error_lines.add(lineno)
+            tokens.append(Token("STR", unescape(text[pos:].rstrip("\\")), lineno, col, n + 1, text[col - 1 :]))
             pos = n
+        elif kind == "badcolor":
+            sink.error(
+                f"Invalid color literal '{val[:20]}': expected #RRGGBB or #RRGGBBAA with hexadecimal digits",
+                Span(lineno, col, lineno, pos + 1),
+                "syntax",
+            )
+            sink.lexical_error_lines.add(lineno)
+            tokens.append(Token("COLOR", "#00000000", lineno, col, pos + 1, val))
         else:
             shown = val if val.isprintable() else repr(val)
             sink.error(f"Syntax error: unexpected character '{shown}'", Span(lineno, col, lineno, col + 1), "syntax")
+            sink.lexical_error_lines.add(lineno)
         if len(tokens) > MAX_LINE_TOKENS:
             sink.error("Line is too long", Span(lineno, 1, lineno, col), "limit")
             break
@@ -176,6 +189,8 @@ def split_logical_lines(source: str, sink: DiagnosticSink) -> tuple[list[Logical
             # an unindented line inside open brackets: almost certainly a missing ')' -- resync here
             depth = 0
         if current is not None and (depth > 0 or width % 4 != 0):
+            if depth == 0:
+                tokens[0].continuation = True
             current.tokens.extend(tokens)
         else:
             current = LogicalLine(width // 4, tokens, lineno)

@@ -15,6 +15,7 @@ from .lexer import LogicalLine, Token, split_logical_lines
 
 MAX_DEPTH = 100
 MAX_BLOCK_DEPTH = 40
+MAX_CHAIN = 500  # operators in one left-associative chain / postfix operations on one operand
 BINARY_PREC = {
     "or": 2,
     "and": 3,
@@ -71,8 +72,22 @@ class Parser:
     def expect(self, value: str, what: str | None = None) -> Token:
         t = self.accept(value)
         if t is None:
-            self.error_at(self.tok, f"expecting '{what or value}'")
+            self.mismatched(self.tok, what or value)
         return t  # type: ignore[return-value]
+
+    def mismatched(self, tok: Token, expecting: str) -> None:
+        """TradingView's wording: ``Mismatched input 'X' expecting 'Y'``."""
+        msg = f"Mismatched input '{tok.describe()}' expecting '{expecting}'"
+        if tok.continuation:
+            msg += (
+                "; this line is indented by a non-multiple of 4 spaces, so it continues the previous line"
+                " (indent a block by exactly 4 spaces or a tab)"
+            )
+        raise PineSyntaxError(msg, tok.span)
+
+    def expect_eol(self) -> None:
+        if self.tok.kind != "EOL":
+            self.mismatched(self.tok, "end of line without line continuation")
 
     def error_at(self, tok: Token, detail: str = "") -> None:
         msg = f"Syntax error at input '{tok.describe()}'"
@@ -80,6 +95,11 @@ class Parser:
             msg = "Syntax error: unexpected end of line"
         if detail:
             msg += f" ({detail})"
+        if tok.continuation:
+            msg += (
+                "; this line is indented by a non-multiple of 4 spaces, so it continues the previous line"
+                " (indent a block by exactly 4 spaces or a tab)"
+            )
         raise PineSyntaxError(msg, tok.span)
 
     def expect_ident(self) -> Token:
@@ -122,11 +142,11 @@ class Parser:
                 out.append(self.parse_statement(level))
                 if self.accept(","):
                     continue
-                if self.tok.kind != "EOL":
-                    self.error_at(self.tok)
+                self.expect_eol()
                 break
         except PineSyntaxError as exc:
-            self.sink.error(exc.message, exc.span, exc.code)
+            if exc.span.line not in self.sink.lexical_error_lines:
+                self.sink.error(exc.message, exc.span, exc.code)
             # skip the rest of this statement: lines belonging to deeper blocks
             while self.li < len(self.lines) and self.lines[self.li].level > level:
                 self.li += 1
@@ -319,6 +339,13 @@ class Parser:
         return A.TupleDeclStmt(_join(start.span, value.span), names, value)
 
     def parse_type(self) -> TypeRef:
+        self._enter()
+        try:
+            return self._parse_type()
+        finally:
+            self.depth -= 1
+
+    def _parse_type(self) -> TypeRef:
         t = self.tok
         qualifier = None
         if t.kind == "ID" and t.value in QUALIFIER_WORDS and self.peek().kind == "ID":
@@ -386,8 +413,7 @@ class Parser:
         kw = self.tok
         self.pos += 1
         name = self.expect_ident()
-        if self.tok.kind != "EOL":
-            self.error_at(self.tok)
+        self.expect_eol()
         fields: list[A.FieldNode] = []
         saved = (self.toks, self.pos, self.depth)
         if self.li >= len(self.lines) or self.lines[self.li].level <= level:
@@ -407,8 +433,7 @@ class Parser:
                 default = None
                 if self.accept("="):
                     default = self.parse_expression(level + 1)
-                if self.tok.kind != "EOL":
-                    self.error_at(self.tok)
+                self.expect_eol()
                 fields.append(A.FieldNode(fname.value, fty, default, _join(fstart.span, self.prev_span())))
             except PineSyntaxError as exc:
                 self.sink.error(exc.message, exc.span, exc.code)
@@ -419,8 +444,7 @@ class Parser:
         kw = self.tok
         self.pos += 1
         name = self.expect_ident()
-        if self.tok.kind != "EOL":
-            self.error_at(self.tok)
+        self.expect_eol()
         members: list[tuple[str, str | None, Span]] = []
         saved = (self.toks, self.pos, self.depth)
         while self.li < len(self.lines) and self.lines[self.li].level > level:
@@ -435,8 +459,7 @@ class Parser:
                         self.error_at(self.tok, "enum titles must be string literals")
                     title = self.tok.value
                     self.pos += 1
-                if self.tok.kind != "EOL":
-                    self.error_at(self.tok)
+                self.expect_eol()
                 members.append((m.value, title, m.span))
             except PineSyntaxError as exc:
                 self.sink.error(exc.message, exc.span, exc.code)
@@ -463,8 +486,7 @@ class Parser:
         kw = self.tok
         self.pos += 1
         cond = self.parse_expression(level)
-        if self.tok.kind != "EOL":
-            self.error_at(self.tok)
+        self.expect_eol()
         then = self.parse_block(level + 1, kw)
         orelse: list[A.Node] = []
         end = then[-1].span if then else kw.span
@@ -478,8 +500,7 @@ class Parser:
                 saved = (self.toks, self.pos)
                 self.toks, self.pos = toks, 1
                 nested = self.parse_if(level)
-                if self.tok.kind != "EOL":
-                    self.error_at(self.tok)
+                self.expect_eol()
                 self.toks, self.pos = saved
                 orelse = [nested]
                 end = nested.span
@@ -575,8 +596,7 @@ class Parser:
         return A.SwitchNode(_join(kw.span, end), subject, cases)
 
     def _expect_eol(self) -> None:
-        if self.tok.kind != "EOL":
-            self.error_at(self.tok, "expecting end of line")
+        self.expect_eol()
 
     def _end_span(self, kw: Token, body: list[A.Node]) -> Span:
         return _join(kw.span, body[-1].span) if body else kw.span
@@ -603,19 +623,30 @@ class Parser:
             )
 
     def parse_ternary(self) -> A.Node:
+        """``c1 ? a : c2 ? b : d`` -- the else-chain is parsed iteratively (long mapping chains are common
+        in real scripts and must not count as nesting); the ``then`` branch nests as usual."""
         self._enter()
+        arms: list[tuple[A.Node, A.Node]] = []
         cond = self.parse_binary(2)
-        if self.at("?"):
+        while self.at("?"):
+            if len(arms) >= MAX_CHAIN:
+                raise PineSyntaxError(
+                    f"Expression is too long (more than {MAX_CHAIN} chained '?:' operators)", self.tok.span, "limit"
+                )
             self.pos += 1
             then = self.parse_ternary()
             self.expect(":")
-            orelse = self.parse_ternary()
-            cond = A.TernaryOp(_join(cond.span, orelse.span), cond, then, orelse)
+            arms.append((cond, then))
+            cond = self.parse_binary(2)
+        node = cond
+        for c, then in reversed(arms):
+            node = A.TernaryOp(_join(c.span, node.span), c, then, node)
         self.depth -= 1
-        return cond
+        return node
 
     def parse_binary(self, min_prec: int) -> A.Node:
         left = self.parse_unary()
+        count = 0
         while True:
             t = self.tok
             if t.kind not in ("OP", "KW"):
@@ -624,6 +655,9 @@ class Parser:
             if prec is None or prec < min_prec:
                 break
             self.pos += 1
+            count += 1
+            if count > MAX_CHAIN:
+                raise PineSyntaxError(f"Expression is too long (more than {MAX_CHAIN} operators)", t.span, "limit")
             right = self.parse_binary(prec + 1)
             left = A.BinOp(_join(left.span, right.span), t.value, left, right)
         return left
@@ -642,10 +676,18 @@ class Parser:
 
     def parse_postfix(self) -> A.Node:
         node = self.parse_primary()
+        count = 0
         while True:
             t = self.tok
             if t.kind != "OP":
                 break
+            count += 1
+            if count > MAX_CHAIN:
+                raise PineSyntaxError(
+                    f"Expression is too long (more than {MAX_CHAIN} member accesses, calls or history references)",
+                    t.span,
+                    "limit",
+                )
             if t.value == "[":
                 self.pos += 1
                 self._enter()

@@ -126,3 +126,17 @@ def test_buy_and_hold_return() -> None:
     # first open 100, last close 102: 2% of 10,000
     assert s["buy_and_hold_return_pct"] == pytest.approx(2.0)
     assert s["buy_and_hold_return"] == pytest.approx(200.0)
+
+
+def test_new_layout_puts_the_exit_row_first_with_short_local_times() -> None:
+    rows = trades_csv_rows(_two_trades(), layout="new")
+    assert rows[0][:7] == ["Trade #", "Type", "Date and time", "Signal", "Price USD", "Size (qty)",
+                           "Size (value)"]
+    assert rows[0][9] == "Favorable excursion USD" and rows[0][11] == "Adverse excursion USD"
+    assert [r[1] for r in rows[1:3]] == ["Exit long", "Entry long"]
+    assert rows[2][2] == "2023-12-31 20:00"
+
+
+def test_unknown_layout_is_rejected() -> None:
+    with pytest.raises(ValueError, match="layout"):
+        trades_csv_rows(_two_trades(), layout="fancy")

@@ -157,13 +157,25 @@ def test_reversing_entry_is_sized_when_placed_and_nets_at_the_fill() -> None:
     assert emu.position_size == 0
 
 
-def test_only_one_entry_fills_per_bar() -> None:
-    # both breakout stops are inside the bar; after the short fills on the way down the long stop is
-    # not filled on the way up (TradingView's channel-breakout export)
+def test_both_breakout_stops_can_fill_on_one_bar_along_the_path() -> None:
+    # open 100, low 97 (3 away) nearer than high 106: the short stop fills on the way down, then the
+    # long stop fills on the way up. Both were placed flat (qty 1 each), so the long only closes the
+    # short: TradingView sizes a reversal when the order is placed.
     bars = [(100, 100, 100, 100), (100, 106, 97, 105)]
-    _, res = run(bars, at({0: lambda e: (e.entry("S", "short", stop=98), e.entry("L", "long", stop=104))}))
-    (t,) = res.trades
-    assert (t.direction, t.entry_price, t.is_open) == ("short", 98, True)
+    emu, res = run(bars, at({0: lambda e: (e.entry("S", "short", stop=98), e.entry("L", "long", stop=104))}))
+    (short,) = res.trades
+    assert (short.entry_price, short.exit_price, short.exit_signal, short.exit_bar) == (98, 104, "L", 1)
+    assert emu.position_size == 0
+
+
+def test_entry_placed_in_position_at_the_pyramiding_cap_is_ignored() -> None:
+    # while long, the long breakout stop is re-placed every bar but ignored; once short, it is live
+    bars = [(100, 100, 100, 100), (100, 100, 100, 100), (100, 106, 94, 100), (100, 100, 100, 100)]
+    emu, res = run(bars, at({0: lambda e: e.entry("L", "long"),
+                             1: lambda e: (e.entry("L2", "long", stop=105), e.entry("S", "short", stop=95))}))
+    # bar 2 path: open 100 -> high 106 -> low 94; L2 was ignored (placed while long), S fills at 95
+    assert [(t.entry_id, t.exit_price) for t in res.trades] == [("L", 95), ("S", 100)]
+    assert emu.position_size == -1
 
 
 def test_strategy_order_nets_and_ignores_pyramiding() -> None:
@@ -424,3 +436,147 @@ def test_margin_call_liquidates_four_times_the_cover_amount() -> None:
     called = [t for t in res.trades if not t.is_open]
     assert [(t.qty, t.exit_price, t.exit_signal) for t in called] == [(44, 95, "Margin call")]
     assert emu.position_size == 56
+
+
+# ----------------------------------------------------------------------------- script-facing values
+def test_trade_accessors_for_closed_and_open_trades() -> None:
+    bars = [(100, 100, 100, 100), (100, 103, 98, 102), (104, 104, 104, 104), (104, 106, 101, 105)]
+    emu, _ = run(bars, at({0: lambda e: e.entry("L", "long", qty=2, comment="in"),
+                           1: lambda e: e.entry("S", "short", qty=1)}))
+    assert emu.closedtrades_entry_price(0) == 100 and emu.closedtrades_exit_price(0) == 104
+    assert emu.closedtrades_size(0) == 2 and emu.closedtrades_profit(0) == 8
+    assert (emu.closedtrades_entry_id(0), emu.closedtrades_exit_id(0)) == ("L", "S")
+    assert emu.closedtrades_entry_comment(0) == "in"
+    assert (emu.closedtrades_entry_bar_index(0), emu.closedtrades_exit_bar_index(0)) == (1, 2)
+    assert emu.opentrades_size(0) == -1 and emu.opentrades_entry_price(0) == 104
+    assert emu.opentrades_profit(0) == -1  # short from 104, close 105
+    assert emu.opentrades_max_drawdown(0) == -2  # high 106
+    assert emu.closedtrades_entry_price(5) != emu.closedtrades_entry_price(5)  # na for a missing trade
+
+
+def test_percent_summary_variables() -> None:
+    bars = [(100, 100, 100, 100), (100, 100, 100, 100), (110, 110, 110, 110), (110, 110, 110, 110)]
+    emu, _ = run(bars, at({0: lambda e: e.entry("L", "long", qty=10), 1: lambda e: e.close("L")}))
+    assert emu.netprofit == 100 and emu.netprofit_percent == pytest.approx(1.0)
+    assert emu.avg_trade == 100 and emu.avg_winning_trade == 100
+    assert emu.avg_trade_percent == pytest.approx(10.0)  # 100 on a 1,000 entry
+
+
+def test_margin_liquidation_price_of_a_leveraged_long() -> None:
+    # 100 shares at 100 with 25% margin on 2,600 equity: liquidation where
+    # 2,600 + 100 * (P - 100) = 100 * P * 0.25  ->  P = 7,400 / 75 = 98.666.. -> floored to tick 98.66
+    cfg = StrategyConfig(initial_capital=2_600.0, margin_long=25)
+    emu, _ = run([(100, 100, 100, 100)] * 3, at({0: lambda e: e.entry("L", "long", qty=100)}), cfg)
+    assert emu.margin_liquidation_price == pytest.approx(98.66)
+
+
+def test_default_entry_qty_at_a_given_fill_price() -> None:
+    cfg = StrategyConfig(initial_capital=10_000.0, default_qty_type="percent_of_equity",
+                         default_qty_value=10)
+    emu, _ = run(FLAT[:1], lambda e, i: None, cfg)
+    assert emu.default_entry_qty(40) == 25  # 1,000 / 40
+
+
+def test_close_at_the_open_precedes_the_margin_check() -> None:
+    cfg = StrategyConfig(initial_capital=2_600.0, margin_long=25)
+    bars = [(100, 100, 100, 100), (100, 100, 100, 100), (100, 100, 95, 99), (98, 98, 98, 98)]
+    emu, res = run(bars, at({0: lambda e: e.entry("L", "long", qty=100),
+                             1: lambda e: e.close_all(comment="script close")}), cfg)
+    # bar 2: the script's close_all fills at the open (100) before the low, so no margin call at all
+    assert [t.exit_signal for t in res.trades] == ["script close"]
+    assert emu.position_size == 0
+
+
+def test_stop_limit_entry_becomes_a_limit_once_the_stop_is_hit() -> None:
+    # buy stop 105 limit 104: bar 1 touches 105 (stop triggered) then trades down to 103.5 -> fills 104
+    bars = [(100, 100, 100, 100), (101, 105.5, 100.5, 105), (105, 105, 103.5, 104)]
+    _, res = run(bars, at({0: lambda e: e.entry("L", "long", stop=105, limit=104)}))
+    (t,) = res.trades
+    assert (t.entry_bar, t.entry_price) == (2, 104)
+
+
+def test_intraday_day_starts_at_the_session_start_in_the_symbol_time_zone() -> None:
+    # the forex day starts 17:00 New York: a loss before 17:00 halts trading only until the 17:00 bar
+    fx = SymbolInfo(ticker="EURUSD", mintick=0.01, type="forex", timezone="America/New_York",
+                    mincontract=1, session_start="1700")
+    emu = StrategyEmulator(StrategyConfig(initial_capital=10_000.0), fx)
+    emu.risk_max_intraday_loss(100, "cash")
+    start = T0 + 19 * HOUR  # 2024-01-01 19:00 UTC = 14:00 New York
+    # bars at 14:00, 15:00, 16:00, 17:00, 18:00 New York; the loss is booked at the 15:00 close
+    prices = [(100, 100, 100, 100), (100, 100, 80, 80), (80, 80, 80, 80), (80, 80, 80, 80),
+              (80, 80, 80, 80)]
+    for i, (o, h, lo, c) in enumerate(prices):
+        emu.process_bar(i, start + i * HOUR, o, h, lo, c)
+        if i in (0, 2, 3):  # 14:00 enters; 16:00 is refused (same day); 17:00 is a new trading day
+            emu.entry(f"L{i}", "long", qty=10)
+        emu.after_script(i)
+    res = emu.finish()
+    assert [t.entry_id for t in res.trades] == ["L0", "L3"]
+    assert res.trades[0].exit_signal == "Close Position (Max intraday loss)"
+
+
+def test_max_intraday_filled_orders_halts_after_the_count() -> None:
+    emu, res = run(FLAT, lambda e, i: e.entry("L" if i % 2 == 0 else "S", "long" if i % 2 == 0 else "short"),
+                   setup=lambda e: e.risk_max_intraday_filled_orders(2))
+    # bar 1 fills L, bar 2 fills S (2 fills) -> at bar 2's close everything is closed, no more orders
+    assert emu.position_size == 0
+    assert len(res.trades) == 2
+
+
+def test_max_drawdown_rule_stops_the_strategy_for_good() -> None:
+    bars = [(100, 100, 100, 100), (100, 100, 100, 100), (100, 100, 90, 90), (90, 90, 90, 90),
+            (90, 90, 90, 90)]
+    emu, res = run(bars, lambda e, i: e.entry("L", "long", qty=20) if i in (0, 3) else None,
+                   setup=lambda e: e.risk_max_drawdown(1, "percent_of_equity"))
+    # bar 2: equity 10,000 - 200 = 9,800 (2% below the peak) -> position closed, no re-entry
+    assert [(t.exit_bar, t.exit_price) for t in res.trades] == [(2, 90)]
+    assert emu.position_size == 0
+
+
+def test_fifo_close_of_a_later_entry_closes_the_oldest_trade() -> None:
+    cfg = StrategyConfig(initial_capital=10_000.0, pyramiding=2)  # close_entries_rule FIFO (default)
+    bars = [(100, 100, 100, 100), (101, 101, 101, 101), (102, 102, 102, 102), (103, 103, 103, 103),
+            (104, 104, 104, 104)]
+    emu, res = run(bars, at({0: lambda e: e.entry("A", "long"), 1: lambda e: e.entry("B", "long"),
+                             2: lambda e: e.close("B")}), cfg)
+    closed = [t for t in res.trades if not t.is_open]
+    assert [(t.entry_id, t.entry_price, t.exit_price) for t in closed] == [("A", 101, 103)]
+    assert emu.opentrades_entry_id(0) == "B"
+
+
+def test_any_rule_closes_the_named_entry() -> None:
+    cfg = StrategyConfig(initial_capital=10_000.0, pyramiding=2, close_entries_rule="ANY")
+    bars = [(100, 100, 100, 100), (101, 101, 101, 101), (102, 102, 102, 102), (103, 103, 103, 103),
+            (104, 104, 104, 104)]
+    emu, res = run(bars, at({0: lambda e: e.entry("A", "long"), 1: lambda e: e.entry("B", "long"),
+                             2: lambda e: e.close("B")}), cfg)
+    closed = [t for t in res.trades if not t.is_open]
+    assert [(t.entry_id, t.entry_price, t.exit_price) for t in closed] == [("B", 102, 103)]
+    assert emu.opentrades_entry_id(0) == "A"
+
+
+def test_fifo_exit_from_a_later_entry_closes_the_oldest_trade() -> None:
+    cfg = StrategyConfig(initial_capital=10_000.0, pyramiding=2)
+    bars = [(100, 100, 100, 100), (101, 101, 101, 101), (102, 102, 102, 102), (102, 102, 99, 100)]
+    emu, res = run(bars, at({0: lambda e: e.entry("A", "long"),
+                             1: lambda e: (e.entry("B", "long"), e.exit("SL-B", "B", stop=100.5))}), cfg)
+    closed = [t for t in res.trades if not t.is_open]
+    assert [(t.entry_id, t.exit_price, t.exit_signal) for t in closed] == [("A", 100.5, "SL-B")]
+    assert emu.position_size == 1
+
+
+def test_every_order_state_change_is_an_event() -> None:
+    bars = [(100, 100, 100, 100), (100, 100, 100, 100), (100, 106, 99, 105), (105, 105, 105, 105)]
+    _, res = run(bars, at({0: lambda e: (e.entry("L", "long"), e.exit("X", "L", limit=105, stop=90)),
+                           1: lambda e: e.exit("X", "L", limit=105, stop=95)}))
+    kinds = [(ev.kind, ev.id) for ev in res.events]
+    assert kinds == [("new", "L"), ("new", "X"), ("fill", "L"), ("modify", "X"), ("fill", "X")]
+    fill_x = res.events[-1]
+    assert (fill_x.side, fill_x.qty, fill_x.price, fill_x.bar_index) == ("sell", 1, 105, 2)
+
+
+def test_exit_left_without_trades_is_cancelled_with_an_event() -> None:
+    bars = [(100, 100, 100, 100), (100, 100, 100, 100), (101, 101, 101, 101), (101, 101, 101, 101)]
+    _, res = run(bars, at({0: lambda e: (e.entry("L", "long"), e.exit("X", "L", stop=90)),
+                           1: lambda e: e.close("L")}))
+    assert ("cancel", "X") in [(ev.kind, ev.id) for ev in res.events]

@@ -53,3 +53,12 @@ def test_json_output_lists_inputs_plots_and_diagnostics_per_file(tmp_path, capsy
     assert a["declaration"]["kind"] == "indicator"
     assert b["ok"] is False
     assert {(d["line"], d["col"], d["severity"]) for d in b["diagnostics"]} == {(3, 20, "error"), (4, 5, "error")}
+
+
+def test_warnings_are_printed_but_do_not_fail(tmp_path, capsys):
+    f = tmp_path / "warn.pine"
+    f.write_text('//@version=5\nstrategy("w")\nstrategy.entry("L", strategy.long, when=close > open)\n')
+    assert main(["check", str(f)]) == 0
+    assert capsys.readouterr().out.strip() == (
+        f"{f}:3:36: warning: The 'when' parameter is deprecated; use an 'if' statement instead"
+    )

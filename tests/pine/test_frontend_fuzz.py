@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import os
+import re
 import time
+from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from strategies.pine import compile_source
 
-FAST = settings(max_examples=150, deadline=1000, suppress_health_check=[HealthCheck.too_slow])
+# PINE_FUZZ_EXAMPLES=5000 runs a long fuzzing session; the default keeps the suite fast
+FAST = settings(
+    max_examples=int(os.environ.get("PINE_FUZZ_EXAMPLES", "150")),
+    deadline=1000,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 TOKENS = [
     "if", "else", "for", "to", "by", "in", "while", "switch", "=>", "var", "varip", "type", "enum",
@@ -124,3 +132,78 @@ def test_ten_kilobyte_of_many_errors_is_fast_and_capped():
 def test_non_string_input_does_not_raise():
     result = compile_source(b"//@version=6\nindicator('b')\n")  # type: ignore[arg-type]
     assert isinstance(result.diagnostics, list)
+
+
+CORPUS_TEXTS = [p.read_text() for p in sorted((Path(__file__).parent / "corpus").glob("*.pine"))]
+
+
+@FAST
+@given(
+    st.sampled_from(CORPUS_TEXTS),
+    st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 40), st.sampled_from([*TOKENS, "", " ", "    "])), max_size=8),
+)
+def test_mutated_corpus_scripts_never_raise(text, edits):
+    for pos, length, insert in edits:
+        pos %= len(text) + 1
+        text = text[:pos] + insert + text[pos + length :]
+    _check(text)
+
+
+@FAST
+@given(st.sampled_from(CORPUS_TEXTS), st.data())
+def test_corpus_scripts_with_shuffled_lines_never_raise(text, data):
+    lines = text.split("\n")
+    perm = data.draw(st.permutations(lines))
+    _check("\n".join(perm))
+
+
+def test_long_operator_and_member_chains_are_bounded():
+    bodies = ["1+" * 3000 + "1", "a<" * 3000 + "a", "a." * 4000 + "b", "f()" + ".g()" * 800, "close" + "[1]" * 900]
+    for body in bodies:
+        start = time.perf_counter()
+        result = compile_source('//@version=6\nindicator("c")\nx = ' + body + "\nplot(close)\n")
+        assert time.perf_counter() - start < 1.0
+        assert any(d.code == "limit" for d in result.diagnostics), body[:20]
+
+
+def test_chains_below_the_limits_compile():
+    result = compile_source('//@version=6\nindicator("c")\nx = ' + "1 + " * 450 + "1\nplot(x)\n")
+    assert result.ok
+
+
+def test_byte_order_mark_and_non_breaking_spaces_are_whitespace():
+    src = "\ufeff//@version=6\nindicator(\"bom\")\nx =\u00a0close\u00a0+ 1\nplot(x)\n"
+    result = compile_source(src)
+    assert result.ok, [d.format() for d in result.diagnostics]
+    assert result.declaration.version == 6
+
+
+def test_front_end_sources_never_execute_or_generate_python():
+    package = Path(__file__).parents[2] / "strategies" / "pine"
+    # builtins exec/eval/compile (not re.compile), dynamic imports, attribute writes by name
+    forbidden = re.compile(r"(?<![\w.])(exec|eval|compile|__import__|setattr)\(|importlib")
+    for path in package.glob("*.py"):
+        match = forbidden.search(path.read_text())
+        assert match is None, f"{path.name} uses {match.group()}"
+
+
+def test_internal_failure_becomes_an_internal_diagnostic(monkeypatch):
+    import strategies.pine.checker as checker_module
+
+    def explode(*args, **kwargs):
+        raise KeyError("boom")
+
+    monkeypatch.setattr(checker_module, "check_program", explode)
+    result = compile_source('//@version=6\nindicator("x")\nplot(close)\n')
+    assert not result.ok
+    assert result.program is None
+    assert [d.code for d in result.diagnostics] == ["internal"]
+    assert "KeyError" in result.diagnostics[0].message
+
+
+def test_long_ternary_mapping_chains_compile_but_nested_ternaries_are_bounded():
+    chain = " : ".join(f"k == {i} ? {i}.5" for i in range(300)) + " : 0.0"
+    assert compile_source('//@version=6\nindicator("t")\nk = bar_index % 300\nx = ' + chain + "\nplot(x)\n").ok
+    nested = "true ? " * 150 + "1" + " : 2" * 150
+    result = compile_source('//@version=6\nindicator("t")\nx = ' + nested + "\nplot(x)\n")
+    assert any(d.code == "limit" for d in result.diagnostics)

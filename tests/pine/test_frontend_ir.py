@@ -254,3 +254,54 @@ def test_v5_when_argument_is_lowered_to_an_if():
 def test_ta_call_in_conditional_scope_warns_about_consistency():
     res = _ok(HEAD + "x = close > open ? ta.sma(close, 5) : 0.0\nif close > open\n    y = ta.ema(close, 3)\n")
     assert [(d.line, d.code) for d in res.diagnostics] == [(3, "consistency"), (5, "consistency")]
+
+
+def test_default_margin_depends_on_version():
+    v5 = _ok('//@version=5\nstrategy("m")\n').declaration
+    v6 = _ok('//@version=6\nstrategy("m")\n').declaration
+    given = _ok('//@version=5\nstrategy("m", margin_long=50)\n').declaration
+    assert (v5.margin_long, v5.margin_short, v6.margin_long, v6.margin_short) == (0, 0, 100, 100)
+    assert given.margin_long == 50 and given.get("margin_short") == 0
+
+
+def test_compile_result_survives_pickling():
+    import pickle
+
+    res = _ok(HEAD + "type P\n    float x = 1.0\np = P.new()\nplot(p.x)\n")
+    again = pickle.loads(pickle.dumps(res))
+    assert again.ok and again.declaration.kind == "indicator" and again.declaration.overlay is False
+    assert len(again.program.body) == len(res.program.body)
+
+
+def test_user_function_results_are_typed_per_call():
+    body = _body(HEAD + "f(x) => x * 2\ng(a, b) => [a, b > 0]\nu = f(close)\nv = f(2)\n[p, q] = g(1.5, close)\n")
+    assert str(body[0].value.ty) == "series float"
+    assert str(body[1].value.ty) == "simple int"
+    assert [str(t.ty) for t in body[2].targets] == ["const float", "series bool"]
+
+
+def test_user_function_overloads_are_chosen_by_argument_types():
+    src = HEAD + 'f(float x) => x * 2\nf(string s) => s + "!"\na = f("hi")\nb = f(1.5)\n'
+    prog = _ok(src).program
+    assert prog.body[0].value.key == "f#1" and str(prog.body[0].value.ty).endswith("string")
+    assert prog.body[1].value.key == "f"
+
+
+def test_palette_constants_follow_the_script_version():
+    v5 = _ok('//@version=5\nindicator("c")\na = color.red\nb = color.blue\n').program.body
+    v6 = _ok(HEAD + "a = color.red\nb = color.blue\n").program.body
+    assert (v5[0].value.value, v6[0].value.value) == ("#FF5252FF", "#F23645FF")
+    assert v5[1].value.value == v6[1].value.value == "#2196F3FF"
+
+
+def test_input_inside_an_expression_is_named_after_the_variable():
+    res = _ok(HEAD + 'slPct = input.float(1.5, "Stop %") / 100\nplot(ta.sma(close, input.int(5)) + slPct)\n')
+    assert [(i.name, i.title) for i in res.inputs] == [("slPct", "Stop %"), (None, None)]
+
+
+def test_method_on_untyped_parameter_picks_a_fitting_collection_and_reports_nothing():
+    res = _ok(HEAD + 'f(m) => m.get("a")\ng(a) => a.size()\nvar mm = map.new<string, float>()\nplot(f(mm) + g(mm))\n')
+    f_call = res.program.functions["f"].body[0].expr
+    assert f_call.name == "map.get" and f_call.method_syntax
+    assert res.program.functions["g"].body[0].expr.name == "array.size"
+    assert str(res.program.body[1].expr.args[0].left.ty) == "series float"

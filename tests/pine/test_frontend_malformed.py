@@ -49,11 +49,11 @@ def test_syntax_error_recovery_reports_errors_on_later_lines():
 
 
 def test_diagnostic_format_is_file_line_col_severity_message():
-    result = compile_source('//@version=6\nindicator("x")\nplot(nope)\n')
-    assert result.diagnostics[0].format("s.pine") == "s.pine:3:6: error: Undeclared identifier 'nope'"
+    result = compile_source('//@version=6\nindicator("x")\nplot(qqqq)\n')
+    assert result.diagnostics[0].format("s.pine") == "s.pine:3:6: error: Undeclared identifier 'qqqq'"
 
 
 def test_diagnostics_carry_end_positions_and_codes():
-    d = compile_source('//@version=6\nindicator("x")\nplot(nope)\n').diagnostics[0]
+    d = compile_source('//@version=6\nindicator("x")\nplot(qqqq)\n').diagnostics[0]
     assert (d.line, d.col, d.end_line, d.end_col) == (3, 6, 3, 10)
     assert d.code == "undeclared"

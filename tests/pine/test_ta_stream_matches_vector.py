@@ -207,3 +207,21 @@ def test_series_length_longer_than_history_is_rejected() -> None:
 def test_stream_without_length_is_rejected() -> None:
     with pytest.raises(ValueError, match="length is required"):
         ta.Highest().update(1.0)
+
+
+def test_vwap_stream_without_anchor_starts_on_the_first_bar_like_the_vector():
+    bars = DATASETS["GOOG"]
+    stream = ta.VWAP()
+    got = [stream.update(v, x) for v, x in zip(bars["volume"].tolist(), bars["close"].tolist(), strict=True)]
+    np.testing.assert_allclose(got, ta.vwap(bars["volume"], bars["close"]), rtol=1e-12)
+
+
+@pytest.mark.parametrize("length", [1, 2, 5, 31, 32, 33])
+def test_block_wise_ema_matches_the_bar_by_bar_recursion_at_every_size(length):
+    """The vectorized EMA works in blocks of 32 bars: check sizes around the block edges."""
+    closes = DATASETS["GOOG"]["close"]
+    for size in sorted({0, 1, length - 1, length, length + 1, length + 31, length + 32, length + 33, 500}):
+        x = closes[:size]
+        stream = ta.EMA(length)
+        streamed = np.array([stream.update(v) for v in x.tolist()], dtype=np.float64)
+        np.testing.assert_allclose(ta.ema(x, length), streamed, rtol=1e-13, equal_nan=True)

@@ -20,8 +20,9 @@ import numpy as np
 import pytest
 
 from strategies.pine.runtime.broker import BacktestResult, StrategyConfig, StrategyEmulator, SymbolInfo
+from tests.tv_reference import STRATEGIES
 
-REF = Path("/work/shared/tv-reference/strategies")
+REF = STRATEGIES
 EURUSD = SymbolInfo(ticker="EURUSD", mintick=0.00001, pointvalue=1.0, type="forex",
                     timezone="America/New_York", mincontract=0.1, session_start="1700")
 QM = SymbolInfo(ticker="NYMEX_MINI:QM1!", mintick=0.025, pointvalue=500.0, type="futures",
@@ -622,3 +623,21 @@ def test_full_engine_reproduces_tradingview_trade_list(name: str) -> None:
     run_result = engine.run_backtest(source, bars, symbol)
     problems = compare(name, run_result.backtest, check_signals=name not in NO_COMMENTS_IN_CORPUS)
     assert not problems, "\n".join(problems[:20])
+
+
+def test_json_report_of_a_reference_case_is_serialisable_and_complete() -> None:
+    import json
+
+    from strategies.pine.runtime.report import result_to_dict
+
+    res = case_result("futures_pnl_trades.csv")
+    d = result_to_dict(res)
+    json.dumps(d, allow_nan=False)
+    ref = reference_trades("futures_pnl_trades.csv")
+    assert len(d["trades"]) == len(ref)
+    first = d["trades"][0]
+    # 2025-01-06T18:00:00-05:00 -> 23:00 UTC
+    assert (first["entry_time"], first["entry_price"], first["profit"]) == ("2025-01-06T23:00:00Z", 73.4, -437.5)
+    assert len(d["equity"]) == len(load_bars("futures_pnl_ohlcv.csv"))
+    last = res.trades[-1]
+    assert res.equity[-1] == pytest.approx(100_000 + last.cum_profit)

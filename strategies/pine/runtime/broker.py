@@ -1,7 +1,8 @@
 """TradingView Strategy Tester broker emulator.
 
 Reproduces the order, fill, position and trade bookkeeping of TradingView's Strategy Tester so that a
-Pine strategy run here yields the same "List of trades" as TradingView.
+Pine strategy run here yields the same "List of trades" as TradingView (verified trade by trade against
+12 TradingView exports in tests/pine/test_tv_trades.py).
 
 Driving protocol (what the Pine runtime does for every bar ``i``)::
 
@@ -16,6 +17,31 @@ Driving protocol (what the Pine runtime does for every bar ``i``)::
                                                       # risk rules, equity bookkeeping for bar i
     result = emu.finish()                             # BacktestResult (trades, equity, summary)
 
+Public API of ``StrategyEmulator``:
+
+* orders: ``entry(id, direction, qty, limit, stop, oca_name, oca_type, comment, alert_message)``,
+  ``order(...)`` (same arguments), ``exit(id, from_entry, qty, qty_percent, profit, limit, loss, stop,
+  trail_price, trail_points, trail_offset, oca_name, comment, comment_profit, comment_loss,
+  comment_trailing, alert_message)``, ``close(id, comment, qty, qty_percent, alert_message,
+  immediately)``, ``close_all(comment, alert_message, immediately)``, ``cancel(id)``, ``cancel_all()``;
+  ``direction`` is "long"/"short" (also "buy"/"sell"); na prices/quantities are passed as None or NaN.
+* risk: ``risk_allow_entry_in(direction)``, ``risk_max_position_size(contracts)``,
+  ``risk_max_intraday_loss(value, type)``, ``risk_max_intraday_filled_orders(count)``,
+  ``risk_max_cons_loss_days(count)``, ``risk_max_drawdown(value, type)``.
+* strategy.* variables as properties: ``position_size``, ``position_avg_price``, ``position_entry_name``,
+  ``equity``, ``initial_capital``, ``netprofit(_percent)``, ``grossprofit(_percent)``,
+  ``grossloss(_percent)``, ``openprofit(_percent)``, ``max_drawdown(_percent)``, ``max_runup(_percent)``,
+  ``avg_trade(_percent)``, ``avg_winning_trade(_percent)``, ``avg_losing_trade(_percent)``,
+  ``opentrades``, ``closedtrades``, ``wintrades``, ``losstrades``, ``eventrades``,
+  ``max_contracts_held_all/long/short``, ``margin_liquidation_price``, ``opentrades_capital_held``,
+  ``closedtrades_first_index``; ``default_entry_qty(fill_price)``.
+* ``closedtrades_<field>(n)`` / ``opentrades_<field>(n)`` for Pine's strategy.closedtrades.* and
+  strategy.opentrades.* (entry_price, exit_price, profit, profit_percent, size, entry/exit_bar_index,
+  entry/exit_time, entry/exit_id, entry/exit_comment, commission, max_runup(_percent),
+  max_drawdown(_percent)); ``closedtrade(n)``/``opentrade(n)`` return the record.
+* ``events``: list of ``OrderEvent`` (new / modify / fill / cancel, with the reason of a rejection in
+  ``comment``) appended as orders change, for alerts and live execution.
+
 Semantics (TradingView's broker emulator):
 
 * Market orders created on bar ``i`` fill at the open of bar ``i+1`` (``process_orders_on_close`` or
@@ -25,20 +51,42 @@ Semantics (TradingView's broker emulator):
   otherwise open -> low -> high -> close. Stop/limit orders fill where the path crosses their price, or
   at the current path price when it is already beyond the price (gap at the open: fill at the open).
   Orders are evaluated in path order, so an entry filled intrabar can be exited later on the same bar.
-* ``entry`` reverses an opposite position (the closing part exits every open trade at the same price,
-  signal = the entry's comment or id); ``pyramiding`` caps same-direction open entries (0 behaves as 1).
-  ``order`` nets (FIFO) and ignores pyramiding. Re-using a pending order id modifies that order.
+  Order prices snap to the tick grid at the first tick that triggers them (buy stop / sell limit up,
+  sell stop / buy limit down).
+* ``entry`` reverses an opposite position. Its quantity is fixed when it is placed: quantity + the
+  opposite position at that moment; at the fill it closes the opposite trades it finds (signal = the
+  entry's comment or id) and opens what is left as one trade -- nothing when it was placed flat and a
+  position appeared meanwhile (TradingView's slippage_limit export shows both cases).
+  ``pyramiding`` caps same-direction open entries (0 behaves as 1); an entry placed while the cap is
+  reached is ignored (the channel-breakout and slippage_limit exports depend on it), and one that meets
+  the cap at its fill is cancelled. ``order`` nets (FIFO) and ignores
+  pyramiding. Re-using a pending order id modifies that order.
 * ``exit`` brackets are attached per open trade of ``from_entry`` (all entries when omitted); levels from
-  ``profit``/``loss`` ticks are relative to each trade's entry price; limit and stop legs of one exit are
-  one order (a fill of one leg consumes the other); exits placed before their entry wait for it.
+  ``profit``/``loss`` ticks are relative to each trade's entry price (the nearer of profit/limit and of
+  loss/stop wins); limit and stop legs of one exit are one order (a fill of one leg consumes the other);
+  a partial exit (qty/qty_percent) splits the trade and does not re-apply to the remainder; exits
+  placed before their entry wait for it; exits whose trades are all closed are removed.
+* ``close_entries_rule="FIFO"`` (default): an exit or ``close`` sized for one entry closes the oldest
+  open trades of the position first; ``"ANY"`` closes the trades of the entry it names.
+* OCA: ``cancel`` removes the other orders of the group when one fills, ``reduce`` lowers their
+  quantity by the filled quantity.
 * Commission is charged on every fill and included in the trade's profit: ``percent`` of the traded value,
   ``cash_per_contract`` per contract, ``cash_per_order`` per order fill (split across the trades that
-  fill touches in proportion to quantity).
+  fill touches in proportion to quantity). The cumulative P&L column counts the entry commission of
+  trades still open; profit % is relative to the entry's value plus its commission.
 * ``percent_of_equity``/``cash`` quantities are computed when the order is created, from the close of that
-  bar and the equity at that close (open profit included); percent commission is reserved out of the
-  amount; the result is floored to ``SymbolInfo.mincontract``.
+  bar and the equity at that close (open profit net of entry commissions included); for
+  percent_of_equity a percent commission is reserved out of the amount; the result is floored to
+  ``SymbolInfo.mincontract``.
 * Trade run-up/drawdown are the best/worst excursion of the price along the intrabar path while the
-  trade is open (entry fill point to exit fill point).
+  trade is open (entry fill to exit fill, slipped fill prices included), net of the entry commission.
+* Margin (``margin_long``/``margin_short`` > 0): an order that increases exposure is rejected when the
+  equity does not cover the new position's margin; once per bar, at the worst price for the position
+  (low for longs, high for shorts), a margin deficit triggers TradingView's margin call: loss to cover
+  = -available funds / margin rate, cover = loss in contracts at that price (floored to the quantity
+  step, at least one step), 4x the cover is liquidated (capped at the position), signal "Margin call".
+* Risk rules are checked at each bar's close; the "intraday" day is the exchange trading day in the
+  symbol's time zone starting at ``SymbolInfo.session_start`` (17:00 New York for forex).
 
 Money is kept in float64 like TradingView's own engine, whose rounding this emulator has to reproduce;
 the live order layer (brokers/execution) is where Decimal applies.
@@ -49,6 +97,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from operator import attrgetter
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -267,7 +316,6 @@ class _Candidate:
 class StrategyEmulator:
     """TradingView Strategy Tester broker emulator (see the module docstring for the protocol)."""
 
-    PYRAMIDING_REJECT_DROPS = True
 
     def __init__(self, config: StrategyConfig, symbol: SymbolInfo) -> None:
         self.config = config
@@ -281,6 +329,7 @@ class StrategyEmulator:
 
         self.orders: dict[str, _Order] = {}  # pending orders by id (exits keyed "exit:<id>:<from>")
         self.open: list[_OpenTrade] = []
+        self._pos = 0.0  # signed position size, kept in step with self.open
         self.closed: list[Trade] = []
         self.events: list[OrderEvent] = []
         self._seq = 0
@@ -309,6 +358,8 @@ class StrategyEmulator:
 
         self.max_drawdown = 0.0
         self.max_runup = 0.0
+        self._max_drawdown_pct = 0.0
+        self._max_runup_pct = 0.0
         self._peak_equity = float(config.initial_capital)
         self._trough_equity = float(config.initial_capital)
 
@@ -334,7 +385,7 @@ class StrategyEmulator:
 
     @property
     def position_size(self) -> float:
-        return sum(t.sign * t.qty for t in self.open)
+        return self._pos
 
     @property
     def position_avg_price(self) -> float:
@@ -375,93 +426,229 @@ class StrategyEmulator:
     def eventrades(self) -> int:
         return sum(1 for t in self.closed if t.profit == 0)
 
+    # strategy.* summary variables
+    @property
+    def netprofit_percent(self) -> float:
+        return _pct(self.netprofit, self.initial_capital)
+
+    @property
+    def grossprofit_percent(self) -> float:
+        return _pct(self.grossprofit, self.initial_capital)
+
+    @property
+    def grossloss_percent(self) -> float:
+        return _pct(self.grossloss, self.initial_capital)
+
+    @property
+    def openprofit_percent(self) -> float:
+        return _pct(self.openprofit, self.initial_capital + self.netprofit)
+
+    @property
+    def max_drawdown_percent(self) -> float:
+        return self._max_drawdown_pct
+
+    @property
+    def max_runup_percent(self) -> float:
+        return self._max_runup_pct
+
+    @property
+    def avg_trade(self) -> float:
+        return self.netprofit / len(self.closed) if self.closed else math.nan
+
+    @property
+    def avg_trade_percent(self) -> float:
+        return sum(t.profit_pct for t in self.closed) / len(self.closed) if self.closed else math.nan
+
+    @property
+    def avg_winning_trade(self) -> float:
+        n = self.wintrades
+        return self.grossprofit / n if n else math.nan
+
+    @property
+    def avg_winning_trade_percent(self) -> float:
+        wins = [t.profit_pct for t in self.closed if t.profit > 0]
+        return sum(wins) / len(wins) if wins else math.nan
+
+    @property
+    def avg_losing_trade(self) -> float:
+        n = self.losstrades
+        return self.grossloss / n if n else math.nan
+
+    @property
+    def avg_losing_trade_percent(self) -> float:
+        losses = [-t.profit_pct for t in self.closed if t.profit < 0]
+        return sum(losses) / len(losses) if losses else math.nan
+
+    @property
+    def closedtrades_first_index(self) -> int:
+        return 0
+
+    @property
+    def opentrades_capital_held(self) -> float:
+        """Capital tied up by the open trades: their entry value times the margin rate (1 without margin)."""
+        held = 0.0
+        for t in self.open:
+            rate = self._margin_rate(t.sign) or 1.0
+            held += t.qty * t.entry_price * self.pointvalue * rate
+        return held
+
+    @property
+    def margin_liquidation_price(self) -> float:
+        """Price at which equity would equal the position's margin requirement (na when not applicable)."""
+        pos = self.position_size
+        if abs(pos) <= _EPS:
+            return math.nan
+        sign = 1 if pos > 0 else -1
+        rate = self._margin_rate(sign)
+        if rate <= 0:
+            return math.nan
+        q = abs(pos) * self.pointvalue
+        base = self.initial_capital + self.netprofit - sum(t.entry_commission for t in self.open)
+        cost = sum(t.qty * t.entry_price for t in self.open) * self.pointvalue
+        if sign > 0:
+            if rate >= 1.0:
+                return math.nan  # a fully funded long cannot be margin-called
+            price = (cost - base) / (q * (1.0 - rate))
+            if price <= 0:
+                return math.nan
+            return math.floor(price / self.mintick + 1e-9) * self.mintick if self.mintick else price
+        price = (base + cost) / (q * (1.0 + rate))
+        return math.ceil(price / self.mintick - 1e-9) * self.mintick if self.mintick else price
+
+    def default_entry_qty(self, fill_price: float) -> float:
+        """``strategy.default_entry_qty``: the default order quantity if it filled at ``fill_price``."""
+        q = self._default_qty(price=float(fill_price))
+        return math.nan if q is None else q
+
+    # strategy.closedtrades.* / strategy.opentrades.*
     def closedtrade(self, n: int) -> Trade | None:
         return self.closed[n] if 0 <= n < len(self.closed) else None
 
     def opentrade(self, n: int) -> _OpenTrade | None:
         return self.open[n] if 0 <= n < len(self.open) else None
 
-    def closedtrades_entry_price(self, n: int) -> float:
+    def _closed_field(self, n: int, attr: str) -> Any:
         t = self.closedtrade(n)
-        return t.entry_price if t else math.nan
+        if t is None:
+            return None if attr.endswith(("_id", "_comment")) else math.nan
+        v = getattr(t, attr)
+        return math.nan if v is None and not attr.endswith(("_id", "_comment")) else v
+
+    def closedtrades_entry_price(self, n: int) -> float:
+        return self._closed_field(n, "entry_price")
 
     def closedtrades_exit_price(self, n: int) -> float:
-        t = self.closedtrade(n)
-        return t.exit_price if t and t.exit_price is not None else math.nan
+        return self._closed_field(n, "exit_price")
 
     def closedtrades_profit(self, n: int) -> float:
-        t = self.closedtrade(n)
-        return t.profit if t else math.nan
+        return self._closed_field(n, "profit")
+
+    def closedtrades_profit_percent(self, n: int) -> float:
+        return self._closed_field(n, "profit_pct")
 
     def closedtrades_size(self, n: int) -> float:
         t = self.closedtrade(n)
         return (t.qty if t.direction == LONG else -t.qty) if t else math.nan
 
     def closedtrades_entry_bar_index(self, n: int) -> float:
-        t = self.closedtrade(n)
-        return t.entry_bar if t else math.nan
+        return self._closed_field(n, "entry_bar")
 
     def closedtrades_exit_bar_index(self, n: int) -> float:
-        t = self.closedtrade(n)
-        return t.exit_bar if t and t.exit_bar is not None else math.nan
+        return self._closed_field(n, "exit_bar")
 
     def closedtrades_entry_time(self, n: int) -> float:
-        t = self.closedtrade(n)
-        return t.entry_time if t else math.nan
+        return self._closed_field(n, "entry_time")
 
     def closedtrades_exit_time(self, n: int) -> float:
-        t = self.closedtrade(n)
-        return t.exit_time if t and t.exit_time is not None else math.nan
+        return self._closed_field(n, "exit_time")
 
     def closedtrades_entry_id(self, n: int) -> str | None:
-        t = self.closedtrade(n)
-        return t.entry_id if t else None
+        return self._closed_field(n, "entry_id")
 
     def closedtrades_exit_id(self, n: int) -> str | None:
-        t = self.closedtrade(n)
-        return t.exit_id if t else None
+        return self._closed_field(n, "exit_id")
+
+    def closedtrades_entry_comment(self, n: int) -> str | None:
+        return self._closed_field(n, "entry_comment")
+
+    def closedtrades_exit_comment(self, n: int) -> str | None:
+        return self._closed_field(n, "exit_comment")
 
     def closedtrades_commission(self, n: int) -> float:
-        t = self.closedtrade(n)
-        return t.commission if t else math.nan
+        return self._closed_field(n, "commission")
 
     def closedtrades_max_runup(self, n: int) -> float:
-        t = self.closedtrade(n)
-        return t.runup if t else math.nan
+        return self._closed_field(n, "runup")
+
+    def closedtrades_max_runup_percent(self, n: int) -> float:
+        return self._closed_field(n, "runup_pct")
 
     def closedtrades_max_drawdown(self, n: int) -> float:
-        t = self.closedtrade(n)
-        return t.drawdown if t else math.nan
+        return self._closed_field(n, "drawdown")
+
+    def closedtrades_max_drawdown_percent(self, n: int) -> float:
+        return self._closed_field(n, "drawdown_pct")
+
+    def _open_field(self, n: int, attr: str) -> Any:
+        t = self.opentrade(n)
+        if t is None:
+            return None if attr.endswith(("_id", "_comment")) else math.nan
+        return getattr(t, attr)
 
     def opentrades_entry_price(self, n: int) -> float:
-        t = self.opentrade(n)
-        return t.entry_price if t else math.nan
+        return self._open_field(n, "entry_price")
 
     def opentrades_entry_bar_index(self, n: int) -> float:
-        t = self.opentrade(n)
-        return t.entry_bar if t else math.nan
+        return self._open_field(n, "entry_bar")
 
     def opentrades_entry_time(self, n: int) -> float:
-        t = self.opentrade(n)
-        return t.entry_time if t else math.nan
+        return self._open_field(n, "entry_time")
 
     def opentrades_entry_id(self, n: int) -> str | None:
-        t = self.opentrade(n)
-        return t.entry_id if t else None
+        return self._open_field(n, "entry_id")
+
+    def opentrades_entry_comment(self, n: int) -> str | None:
+        return self._open_field(n, "entry_comment")
 
     def opentrades_size(self, n: int) -> float:
         t = self.opentrade(n)
         return t.sign * t.qty if t else math.nan
 
+    def opentrades_commission(self, n: int) -> float:
+        return self._open_field(n, "entry_commission")
+
     def opentrades_profit(self, n: int) -> float:
+        """Open P&L at the current close, net of the entry commission."""
         t = self.opentrade(n)
         if t is None:
             return math.nan
         return (self.c - t.entry_price) * t.sign * t.qty * self.pointvalue - t.entry_commission
 
-    def opentrades_commission(self, n: int) -> float:
+    def opentrades_profit_percent(self, n: int) -> float:
         t = self.opentrade(n)
-        return t.entry_commission if t else math.nan
+        if t is None:
+            return math.nan
+        return _pct(self.opentrades_profit(n), t.entry_price * t.qty * self.pointvalue + t.entry_commission)
+
+    def opentrades_max_runup(self, n: int) -> float:
+        t = self.opentrade(n)
+        return self._excursions(t)[0] if t else math.nan
+
+    def opentrades_max_drawdown(self, n: int) -> float:
+        t = self.opentrade(n)
+        return self._excursions(t)[1] if t else math.nan
+
+    def opentrades_max_runup_percent(self, n: int) -> float:
+        t = self.opentrade(n)
+        if t is None:
+            return math.nan
+        return _pct(self._excursions(t)[0], t.entry_price * t.qty * self.pointvalue + t.entry_commission)
+
+    def opentrades_max_drawdown_percent(self, n: int) -> float:
+        t = self.opentrade(n)
+        if t is None:
+            return math.nan
+        return _pct(self._excursions(t)[1], t.entry_price * t.qty * self.pointvalue + t.entry_commission)
 
     # ------------------------------------------------------------------ risk rules
     def risk_allow_entry_in(self, direction: str | None) -> None:
@@ -538,6 +725,8 @@ class StrategyEmulator:
                    comment_profit=comment_profit, comment_loss=comment_loss,
                    comment_trailing=comment_trailing, qty_left=abs_qty)
         if prev is not None:
+            if _same_order(prev, o):
+                return
             o.seq = prev.seq  # a modification keeps its place in the queue
             o.was_active = prev.was_active
             if prev.qty == o.qty:
@@ -561,7 +750,7 @@ class StrategyEmulator:
         """``strategy.close_all``: market exit of the whole position."""
         if not self.open:
             return
-        o = _Order(id="__close_all__", kind="close", side=0, qty=None, comment=comment,
+        o = _Order(id="Close position order", kind="close", side=0, qty=None, comment=comment,
                    alert_message=alert_message, bar=self.bar_index, seq=self._next_seq(), close_all=True)
         self._submit_close(o, immediately)
 
@@ -592,7 +781,6 @@ class StrategyEmulator:
             path = [self.o, self.lo, self.h, self.c]
         self._path_price = self.o
         self._skip: set[int] = set()
-        self._entry_filled_this_bar = False
         # market orders: at the open, in creation order (a trade closed here never sees the raw open,
         # only its slipped fill price)
         for o in sorted((o for o in self.orders.values() if o.is_market and o.kind != "exit"),
@@ -704,13 +892,10 @@ class StrategyEmulator:
             if pos * side < 0:
                 o.reverse_qty = abs(pos)
         prev = self.orders.get(id)
+        if prev is not None and _same_order(prev, o):
+            return  # re-placing an unchanged order (typical every-bar calls) is not a modification
         self.orders[id] = o
         self._event("modify" if prev is not None else "new", o, q, limit if limit is not None else stop)
-        if self.config.process_orders_on_close and o.is_market and self._in_script_phase():
-            pass  # filled in after_script
-
-    def _in_script_phase(self) -> bool:
-        return True
 
     def _submit_close(self, o: _Order, immediately: bool) -> None:
         if immediately:
@@ -719,17 +904,19 @@ class StrategyEmulator:
         key = self._key(o)
         prev = self.orders.get(key)
         if prev is not None:
+            if _same_order(prev, o) and prev.close_all == o.close_all:
+                return
             o.seq = prev.seq
         self.orders[key] = o
-        self._event("new", o, o.qty or 0.0, None)
+        self._event("modify" if prev is not None else "new", o, o.qty or 0.0, None)
 
-    def _default_qty(self) -> float | None:
+    def _default_qty(self, price: float | None = None) -> float | None:
         cfg = self.config
         t = _norm_qty_type(cfg.default_qty_type)
         v = float(cfg.default_qty_value)
         if t == "fixed":
             return v
-        price = self.c
+        price = self.c if price is None else price
         if math.isnan(price) or price <= 0:
             return None
         if t == "percent_of_equity":
@@ -737,7 +924,8 @@ class StrategyEmulator:
         else:
             amount = v
         unit = price * self.pointvalue
-        if _norm_comm(cfg.commission_type) == "percent":
+        if t == "percent_of_equity" and _norm_comm(cfg.commission_type) == "percent":
+            # TradingView keeps room for the entry commission (slippage_pyramiding export: 884.4)
             unit *= 1.0 + cfg.commission_value / 100.0
         return self._floor_qty(amount / unit)
 
@@ -794,54 +982,54 @@ class StrategyEmulator:
         self._mark_price(cur, end)
 
     def _next_candidate(self, cur: float, end: float) -> _Candidate | None:
+        """The order that triggers first on the move cur -> end (ties: the older order)."""
         up = end > cur
-        best: _Candidate | None = None
-
-        def consider(dist: float, seq: int, order: _Order, trade: _OpenTrade | None, fill: float,
-                     leg: str, trig: float) -> None:
-            nonlocal best
-            if best is None or dist < best.dist - _EPS or (abs(dist - best.dist) <= _EPS and seq < best.seq):
-                best = _Candidate(dist, seq, order, trade, fill, leg, trig)
-
+        best: tuple[float, int, _Order, _OpenTrade | None, float, str] | None = None
+        stop_hit = self._stop_hit
+        limit_hit = self._limit_hit
+        skip = self._skip
         for o in list(self.orders.values()):
-            if id(o) in self._skip:
+            if o.kind == "close" or (skip and id(o) in skip):
                 continue
-            if o.kind in ("entry", "order"):
-                if o.is_market or self._entry_filled_this_bar:
+            hits: list[tuple[float, float, str, _OpenTrade | None]] = []
+            if o.kind != "exit":
+                if o.limit is None and o.stop is None:
                     continue
-                side = o.side
                 if o.stop is not None and not o.stop_triggered:
-                    hit = self._stop_hit(side, o.stop, cur, end, up)
+                    hit = stop_hit(o.side, o.stop, cur, end, up)
                     if hit is not None:
-                        dist, trig = hit
-                        if o.limit is not None:
-                            consider(dist, o.seq, o, None, trig, "stoplimit-trigger", trig)
-                        else:
-                            consider(dist, o.seq, o, None, trig, "stop", trig)
-                    continue
-                hit = self._limit_hit(side, o.limit, cur, end, up)
-                if hit is not None:
-                    dist, trig = hit
-                    consider(dist, o.seq, o, None, trig, "limit", trig)
-            elif o.kind == "exit":
+                        hits.append((hit[0], hit[1], "stoplimit-trigger" if o.limit is not None else "stop",
+                                     None))
+                else:
+                    hit = limit_hit(o.side, o.limit, cur, end, up)
+                    if hit is not None:
+                        hits.append((hit[0], hit[1], "limit", None))
+            else:
                 for t in self._exit_trades(o):
                     side = -t.sign
                     lim, stp = self._exit_levels(o, t)
                     if lim is not None:
-                        hit = self._limit_hit(side, lim, cur, end, up)
+                        hit = limit_hit(side, lim, cur, end, up)
                         if hit is not None:
-                            consider(hit[0], o.seq, o, t, hit[1], "limit", hit[1])
+                            hits.append((hit[0], hit[1], "limit", t))
                     if stp is not None:
-                        hit = self._stop_hit(side, stp, cur, end, up)
+                        hit = stop_hit(side, stp, cur, end, up)
                         if hit is not None:
-                            consider(hit[0], o.seq, o, t, hit[1], "stop", hit[1])
-                    st = self._trail.get((self._key(o), t.uid))
-                    if st is not None and st[0]:
-                        level = st[1] - t.sign * o.trail_offset * self.mintick
-                        hit = self._stop_hit(side, level, cur, end, up)
-                        if hit is not None:
-                            consider(hit[0], o.seq, o, t, hit[1], "trail", hit[1])
-        return best
+                            hits.append((hit[0], hit[1], "stop", t))
+                    if self._trail:
+                        st = self._trail.get((self._key(o), t.uid))
+                        if st is not None and st[0]:
+                            level = st[1] - t.sign * o.trail_offset * self.mintick
+                            hit = stop_hit(side, level, cur, end, up)
+                            if hit is not None:
+                                hits.append((hit[0], hit[1], "trail", t))
+            for dist, trig, leg, trade in hits:
+                if best is None or dist < best[0] - _EPS or (abs(dist - best[0]) <= _EPS and o.seq < best[1]):
+                    best = (dist, o.seq, o, trade, trig, leg)
+        if best is None:
+            return None
+        dist, seq, order, trade, trig, leg = best
+        return _Candidate(dist, seq, order, trade, trig, leg, trig)
 
     @staticmethod
     def _stop_hit(side: int, level: float, cur: float, end: float, up: bool) -> tuple[float, float] | None:
@@ -938,7 +1126,8 @@ class StrategyEmulator:
     def _fill(self, o: _Order, trade: _OpenTrade | None, price: float, market: bool, leg: str = "market") -> bool:
         """Execute ``o``; False when the order could not fill now (it stays pending)."""
         if o.kind == "close":
-            self.orders.pop(self._key(o), None)
+            if self.orders.get(self._key(o)) is o:  # margin calls / risk closes are not queued orders
+                del self.orders[self._key(o)]
             targets = list(self.open) if o.close_all else [t for t in self.open if t.entry_id == o.id]
             if not targets:
                 return False
@@ -956,7 +1145,7 @@ class StrategyEmulator:
                 comment = o.comment or "Close position order"
             else:
                 comment = o.comment or f"Close entry(s) order {o.id}"
-            self._close_qty(targets, q, fill, o.id, comment, order_commission=True)
+            self._close_qty(self._closing_pool(targets), q, fill, o.id, comment, order_commission=True)
             self._event("fill", o, q, fill, side=side, comment=comment)
             self._after_fill(o, q)
             return True
@@ -981,16 +1170,14 @@ class StrategyEmulator:
             else:
                 comment = o.comment_loss or o.comment
             self._trail.pop((key, trade.uid), None)
-            remaining = self._close_qty([trade], q, fill, o.id, comment, order_commission=True)
-            for t in remaining:
-                t.exits_done.add(key)
+            self._close_qty(self._closing_pool([trade]), q, fill, o.id, comment, order_commission=True)
+            # this entry's exit order has filled (under FIFO it may have closed an older trade)
+            trade.exits_done.add(key)
             if o.qty_left is not None:
                 o.qty_left -= q
             self._event("fill", o, q, fill, side=side, comment=comment)
-            if o.qty_left is not None and o.qty_left <= _EPS:
-                self.orders.pop(key, None)
-            elif not self._exit_trades_any(o):
-                pass  # keep it: it also covers future trades of the same entry id until cancelled
+            if (o.qty_left is not None and o.qty_left <= _EPS) or not self._exit_trades_any(o):
+                self.orders.pop(key, None)  # completely filled
             self._after_fill(o, q)
             return True
 
@@ -1015,8 +1202,9 @@ class StrategyEmulator:
             if pos * side > 0:
                 same = sum(1 for t in self.open if t.sign == side)
                 if same >= self.pyramiding:
-                    if market or self.PYRAMIDING_REJECT_DROPS:
-                        self._drop(o, "pyramiding limit reached")
+                    # the position grew to the cap after this order was placed: it is cancelled
+                    # (an assumption: the exports never show this case)
+                    self._drop(o, "pyramiding limit reached")
                     return False
             if self._max_position_size is not None:
                 room = self._max_position_size - (abs(pos) if pos * side > 0 else 0.0)
@@ -1045,8 +1233,18 @@ class StrategyEmulator:
             self._open_trade(o, side, opening, fill, share=opening / total)
         self._event("fill", o, total, fill)
         self._after_fill(o, total)
-        self._entry_filled_this_bar = True
         return True
+
+    def _closing_pool(self, targets: list[_OpenTrade]) -> list[_OpenTrade]:
+        """Trades an exit of ``targets`` actually closes, in order.
+
+        ``close_entries_rule="FIFO"`` (TradingView's default): the oldest open trades of the position
+        are closed first whatever entry the exit refers to; ``"ANY"``: the targeted trades.
+        """
+        if str(self.config.close_entries_rule).upper() != "FIFO" or not targets:
+            return targets
+        sign = targets[0].sign
+        return [t for t in self.open if t.sign == sign]
 
     def _margin_rate(self, sign: int) -> float:
         m = self.config.margin_long if sign > 0 else self.config.margin_short
@@ -1120,10 +1318,12 @@ class StrategyEmulator:
         # with the same id needs a new strategy.exit call)
         for key in [k for k, x in self.orders.items()
                     if x.kind == "exit" and x.was_active and not self._exit_trades_any(x)]:
-            self.orders.pop(key)
+            gone = self.orders.pop(key)
+            self._event("cancel", gone, gone.qty or 0.0, None, comment="no open trade left to exit")
         if not self.open:
             for key in [k for k, x in self.orders.items() if x.kind == "close"]:
-                self.orders.pop(key)
+                gone = self.orders.pop(key)
+                self._event("cancel", gone, gone.qty or 0.0, None, comment="position already closed")
             self._trail.clear()
         pos = self.position_size
         self.max_contracts_held_all = max(self.max_contracts_held_all, abs(pos))
@@ -1145,15 +1345,13 @@ class StrategyEmulator:
         self.open.append(_OpenTrade(
             uid=self._uid, entry_id=o.id, entry_comment=o.comment, sign=side, qty=q, entry_price=fill,
             entry_bar=self.bar_index, entry_time=self.time, entry_commission=comm, hi=fill, lo=fill))
+        self._pos = sum(x.sign * x.qty for x in self.open)
 
     def _close_qty(self, targets: list[_OpenTrade], q: float, fill: float, exit_id: str,
                    comment: str | None, order_commission: bool,
                    shared_order: float | None = None) -> list[_OpenTrade]:
         """Close ``q`` contracts out of ``targets`` (FIFO); returns the trades left partially open."""
         remaining_partial: list[_OpenTrade] = []
-        if self.config.close_entries_rule.upper() == "FIFO" and len(targets) < len(self.open):
-            # FIFO: an exit for a later entry closes the oldest trades of the position first
-            pass
         order_total = shared_order if shared_order is not None else q
         cash_per_order = _norm_comm(self.config.commission_type) == "cash_per_order"
         left = q
@@ -1191,10 +1389,12 @@ class StrategyEmulator:
                 commission=entry_comm + exit_comm, is_open=False))
             if take >= t.qty - _EPS:
                 self.open.remove(t)
+                self._pos = sum(x.sign * x.qty for x in self.open)
                 for k in [k for k in self._trail if k[1] == t.uid]:
                     del self._trail[k]
             else:
                 t.qty -= take
+                self._pos = sum(x.sign * x.qty for x in self.open)
                 t.entry_commission -= entry_comm
                 remaining_partial.append(t)
             # TradingView's cumulative P&L counts commission as soon as it is paid, so the entry
@@ -1237,12 +1437,16 @@ class StrategyEmulator:
         self._equity_lo.append(lo)
         self._times.append(self.time)
         self._closes.append(self.c)
+        if self._peak_equity - lo > self.max_drawdown:
+            self.max_drawdown = self._peak_equity - lo
+            self._max_drawdown_pct = _pct(self.max_drawdown, self._peak_equity)
         if hi > self._peak_equity:
             self._peak_equity = hi
-        self.max_drawdown = max(self.max_drawdown, self._peak_equity - lo)
+        if hi - self._trough_equity > self.max_runup:
+            self.max_runup = hi - self._trough_equity
+            self._max_runup_pct = _pct(self.max_runup, self._trough_equity)
         if lo < self._trough_equity:
             self._trough_equity = lo
-        self.max_runup = max(self.max_runup, hi - self._trough_equity)
 
     def _trading_day(self) -> int:
         local = datetime.fromtimestamp(self.time / 1000.0, tz=UTC).astimezone(self._tz)
@@ -1281,7 +1485,7 @@ class StrategyEmulator:
             o = self.orders.pop(key)
             self._event("cancel", o, o.qty or 0.0, None)
         if self.open:
-            o = _Order(id="__risk__", kind="close", side=0, qty=None, comment=reason, bar=self.bar_index,
+            o = _Order(id=reason, kind="close", side=0, qty=None, comment=reason, bar=self.bar_index,
                        seq=self._next_seq(), close_all=True)
             self._fill(o, None, self.c, market=True)
         if forever:
@@ -1310,6 +1514,18 @@ class StrategyEmulator:
             limit = value if kind == "cash" else peak * value / 100.0
             if dd >= limit > 0:
                 self._halt("Close Position (Max drawdown)", forever=True)
+
+
+_ORDER_FIELDS = ("kind", "side", "qty", "limit", "stop", "oca_name", "oca_type", "comment", "alert_message",
+                 "from_entry", "qty_percent", "profit", "loss", "trail_price", "trail_points",
+                 "trail_offset", "comment_profit", "comment_loss", "comment_trailing", "reverse_qty")
+
+
+_order_signature = attrgetter(*_ORDER_FIELDS)
+
+
+def _same_order(a: _Order, b: _Order) -> bool:
+    return _order_signature(a) == _order_signature(b)
 
 
 def _clean(v: Any) -> float | None:

@@ -85,7 +85,7 @@ class Bars:
             idx = df.index
             if getattr(idx, "tz", None) is None:
                 idx = idx.tz_localize("UTC")
-            times = (idx.tz_convert("UTC").asi8 // 1_000_000).astype(np.int64)
+            times = idx.tz_convert("UTC").as_unit("ms").asi8.astype(np.int64)
         vol = df[cols["volume"]].to_numpy(dtype=np.float64) if "volume" in cols else np.zeros(len(df))
         return cls(times, df[cols["open"]].to_numpy(dtype=np.float64), df[cols["high"]].to_numpy(dtype=np.float64),
                    df[cols["low"]].to_numpy(dtype=np.float64), df[cols["close"]].to_numpy(dtype=np.float64),
@@ -303,7 +303,7 @@ def _plots(script: Script, n: int) -> dict[str, np.ndarray]:
         kind = script.outputs.plot_kinds.get(title)
         vals = list(values) + [None if kind in ("bgcolor", "barcolor", "fill") else math.nan] * (n - len(values))
         if kind in ("bgcolor", "barcolor", "fill", "plotcandle", "plotbar"):
-            out[title] = np.array(vals, dtype=object)
+            out[title] = np.array([None if isinstance(v, float) and v != v else v for v in vals], dtype=object)
         else:
             try:
                 out[title] = np.array([math.nan if v is None else v for v in vals], dtype=np.float64)
@@ -430,9 +430,21 @@ class Runner:
         return len(self.data)
 
     def warmup(self, bars: Bars) -> None:
-        for k in range(len(bars)):
-            self.step((int(bars.time_ms[k]), float(bars.open[k]), float(bars.high[k]), float(bars.low[k]),
-                       float(bars.close[k]), float(bars.volume[k])))
+        """Run historical bars (order events and alerts they produce are not returned)."""
+        if not len(bars):
+            return
+        if self.data.t and int(bars.time_ms[0]) <= self.data.t[-1]:
+            raise ValueError(f"bar time {int(bars.time_ms[0])} is not after the last processed bar {self.data.t[-1]}")
+        d = self.data
+        start = len(d)
+        d.extend(bars.time_ms, bars.open, bars.high, bars.low, bars.close, bars.volume)
+        process_bar, run_bar, after_script = self.emu.process_bar, self.script.run_bar, self.emu.after_script
+        t, o, h, low, c, v = d.t, d.o, d.h, d.l, d.c, d.v
+        for i in range(start, len(d)):
+            process_bar(i, t[i], o[i], h[i], low[i], c[i], v[i])
+            run_bar(i)
+            after_script(i)
+        self._seen = [len(self.emu.events), len(self.script.outputs.alerts)]
 
     def step(self, bar: Any) -> list[dict]:
         """Run one confirmed bar: ``(time_ms, open, high, low, close, volume)`` or a dict with those keys."""

@@ -33,20 +33,12 @@ from typing import Any
 import numpy as np
 
 from .. import ir
-from ..builtins import FUNCTIONS
-from . import ta_bridge
-from .builtins_impl import PURE_FUNCTIONS, BuiltinError, PineArray, PineMap, PineMatrix, is_na, str_tostring
-from .errors import PineCancelled, PineRuntimeError
+from .builtins_impl import PineArray, PineMap, PineMatrix, is_na
+from .errors import PineRuntimeError
 from .series import BarData
 from .timeutil import (
     Timeframe,
-    calendar_field,
-    in_session,
     parse_timeframe,
-    parse_timestamp_string,
-    resolve_timezone,
-    timeframe_from_seconds,
-    timestamp_ms,
 )
 
 NA = math.nan
@@ -56,6 +48,7 @@ DEFAULT_MAX_BARS_BACK = 5000
 MAX_LOOP_ITERATIONS_PER_BAR = 1_000_000
 DEFAULT_WALL_CLOCK_BUDGET_S = 900.0
 MAX_CALL_DEPTH = 64
+MAX_FUNCTION_INSTANCES = 20_000
 
 SERIES_BUILTINS = ("open", "high", "low", "close", "volume", "hl2", "hlc3", "ohlc4", "hlcc4", "time", "bar_index")
 
@@ -170,7 +163,6 @@ def _walk(node: Any):
             stack.append(n.match)
             stack.extend(n.body)
             continue
-        slots = getattr(type(n), "__slots__", ())
         for cls in type(n).__mro__:
             for s in getattr(cls, "__slots__", ()):
                 if s in ("span", "ty"):
@@ -180,14 +172,6 @@ def _walk(node: Any):
                     stack.append(v)
                 elif isinstance(v, dict) and s in ("fields", "raw_kwargs"):
                     stack.extend(v.values())
-        del slots
-
-
-class SecurityData:
-    """Values of ``request.security`` call sites, computed in the higher-timeframe context."""
-
-    def __init__(self) -> None:
-        self.values: dict[int, list] = {}  # site -> per chart bar value
 
 
 class Script:
@@ -206,7 +190,6 @@ class Script:
         vectorize: bool = True,
         limits: Limits | None = None,
         context: str = "chart",
-        security: SecurityData | None = None,
         security_capture: dict[int, list] | None = None,
     ) -> None:
         self.program = program
@@ -218,7 +201,6 @@ class Script:
         self.vectorize = vectorize and bars.total is not None
         self.limits = limits or Limits()
         self.context = context
-        self.security = security
         self.security_capture = security_capture
         self.inputs_specs = inputs_specs if inputs_specs is not None else list(program.inputs)
         self.input_values = input_values or {}
@@ -230,12 +212,13 @@ class Script:
         self.state: list[Any] = []  # every mutable state object, in compile order
         self.G: list[Any] = [NA] * max(program.n_slots, 0)
         self.state.append(self.G)
-        self._bar_start = 0.0
         self._run_start = _time.perf_counter()
         self._vec_cache: dict[Any, Any] = {}
         self._builtin_hist: dict[str, tuple[Fn, list]] = {}
         self._alerted_bar = [-1]
         self._security_feeds: dict[str, Any] = {}
+        self._plot_sites: dict[str, int] = {}
+        self._instances = 0
         self._pre_bar: list[Callable[[int], None]] = []
         self._always_update: list[Fn] = []
         decl = program.declaration
@@ -248,6 +231,7 @@ class Script:
         self._setup_history(self.global_env, self._global_hist_info)
         self.body = [(self._stmt(s, self.global_env), s) for s in program.body]
         self._global_hist_items = [(slot, h, self.global_env.hist_caps[slot]) for slot, h in self.global_env.hist.items()]
+        self._body_fns = tuple(fn for fn, _ in self.body)
 
     # ------------------------------------------------------------------------------------ analysis
     def _analyse_globals(self) -> None:
@@ -312,38 +296,45 @@ class Script:
     def run_bar(self, i: int) -> None:
         self.IX[0] = i
         self.iters[0] = 0
-        self._bar_start = _time.perf_counter()
-        for hook in self._pre_bar:
-            hook(i)
-        for upd in self._always_update:
-            upd()
-        for fn, stmt in self.body:
-            try:
+        if self._pre_bar:
+            for hook in self._pre_bar:
+                hook(i)
+        if self._always_update:
+            for upd in self._always_update:
+                upd()
+        k = 0
+        try:
+            for fn in self._body_fns:
                 fn()
-            except PineRuntimeError:
-                raise
-            except _LoopFlow:
-                pass
-            except RecursionError:
-                line, col = _loc(stmt)
-                raise PineRuntimeError("expression nested too deeply", line, col) from None
-            except Exception as exc:
-                line, col = _loc(stmt)
-                raise PineRuntimeError(f"{type(exc).__name__}: {exc}", line, col) from exc
+                k += 1
+        except PineRuntimeError:
+            raise
+        except _LoopFlow:
+            # a break/continue outside a loop ends the statement; run the rest of the bar
+            for fn in self._body_fns[k + 1:]:
+                fn()
+        except RecursionError:
+            line, col = _loc(self.body[k][1])
+            raise PineRuntimeError("expression nested too deeply", line, col) from None
+        except Exception as exc:
+            line, col = _loc(self.body[k][1])
+            raise PineRuntimeError(f"{type(exc).__name__}: {exc}", line, col) from exc
         G = self.G
         for slot, h, cap in self._global_hist_items:
             h.append(G[slot])
             if len(h) > cap + 256:
                 del h[: len(h) - cap]
-        for getter, h in self._builtin_hist.values():
-            h.append(getter())
-            if len(h) > self.max_bars_back + 256:
-                del h[: len(h) - self.max_bars_back]
+        if self._builtin_hist:
+            mbb = self.max_bars_back
+            for getter, h in self._builtin_hist.values():
+                h.append(getter())
+                if len(h) > mbb + 256:
+                    del h[: len(h) - mbb]
 
-    def check_wall_clock(self) -> None:
+    def check_wall_clock(self, line: int = 1, col: int = 1) -> None:
         if _time.perf_counter() - self._run_start > self.limits.wall_clock_budget_s:
             raise PineRuntimeError(
-                f"script exceeded the run time budget of {self.limits.wall_clock_budget_s:g} s", 1, 1)
+                f"script exceeded the run time budget of {self.limits.wall_clock_budget_s:g} s", line, col)
 
     # ------------------------------------------------------------------------------------ statements
     def _block(self, stmts: list[ir.Stmt], env: _Env) -> Fn:
@@ -610,6 +601,8 @@ class Script:
         if ty is not None and ty.base == "bool" and isinstance(node, ir.Binary) and node.op in (
                 "==", "!=", "<", ">", "<=", ">=", "and", "or"):
             return f
+        if isinstance(node, ir.BuiltinCall) and node.name in _BOOL_RESULT_CALLS:
+            return f  # these always produce a Python bool (never na)
 
         def cond() -> bool:
             return _truth(f())
@@ -861,6 +854,23 @@ class Script:
         op = node.op
         if op in ("and", "or"):
             a = self._cond(node.left, env)
+            if self.version < 6:
+                # v5 evaluates both operands on every bar (ta.* state on the right side updates)
+                b = self._cond(node.right, env)
+                if op == "and":
+                    def strict_and() -> bool:
+                        x = a()
+                        y = b()
+                        return bool(x and y)
+
+                    return strict_and
+
+                def strict_or() -> bool:
+                    x = a()
+                    y = b()
+                    return bool(x or y)
+
+                return strict_or
             b = self._cond(node.right, env.child(True))
             if op == "and":
                 return lambda: bool(a() and b())
@@ -1047,6 +1057,8 @@ class Script:
         iters = self.iters
         limit = self.limits.max_loop_iterations_per_bar
         over = self._loop_guard(node)
+        loop_line, loop_col = _loc(node)
+        check_clock = lambda: self.check_wall_clock(loop_line, loop_col)  # noqa: E731
         reeval_end = self.version >= 6
         line, col = _loc(node)
 
@@ -1066,6 +1078,8 @@ class Script:
             result = NA
             while (k <= b) if st > 0 else (k >= b):
                 iters[0] += 1
+                if iters[0] & 0xFFFF == 0:
+                    check_clock()
                 if iters[0] > limit:
                     over()
                 frame[slot] = k
@@ -1091,6 +1105,8 @@ class Script:
         iters = self.iters
         limit = self.limits.max_loop_iterations_per_bar
         over = self._loop_guard(node)
+        loop_line, loop_col = _loc(node)
+        check_clock = lambda: self.check_wall_clock(loop_line, loop_col)  # noqa: E731
         line, col = _loc(node)
 
         def for_in() -> Any:
@@ -1103,6 +1119,8 @@ class Script:
                 result = NA
                 for key, val in list(seq.items()):
                     iters[0] += 1
+                    if iters[0] & 0xFFFF == 0:
+                        check_clock()
                     if iters[0] > limit:
                         over()
                     idx[0][idx[1]] = key
@@ -1119,6 +1137,8 @@ class Script:
             # Pine iterates over the array as it changes (size re-read every iteration)
             while k < len(seq):
                 iters[0] += 1
+                if iters[0] & 0xFFFF == 0:
+                    check_clock()
                 if iters[0] > limit:
                     over()
                 item_frame[item_slot] = seq[k]
@@ -1139,11 +1159,15 @@ class Script:
         iters = self.iters
         limit = self.limits.max_loop_iterations_per_bar
         over = self._loop_guard(node)
+        loop_line, loop_col = _loc(node)
+        check_clock = lambda: self.check_wall_clock(loop_line, loop_col)  # noqa: E731
 
         def while_loop() -> Any:
             result = NA
             while cond():
                 iters[0] += 1
+                if iters[0] & 0xFFFF == 0:
+                    check_clock()
                 if iters[0] > limit:
                     over()
                 r = run()
@@ -1190,6 +1214,11 @@ class Script:
             raise PineRuntimeError(f"unknown function {node.name}", line, col)
         if env.depth >= MAX_CALL_DEPTH:
             raise PineRuntimeError(f"function calls nested too deeply (recursion in '{node.name}'?)", line, col)
+        self._instances += 1
+        if self._instances > MAX_FUNCTION_INSTANCES:
+            raise PineRuntimeError(
+                f"script too complex: more than {MAX_FUNCTION_INSTANCES} function call sites after expanding "
+                f"nested calls (each call site keeps its own series state)", line, col)
         arg_fns: list[Fn] = []
         param_vecs: dict[int, Any] = {}
         for k, p in enumerate(fdef.params):
@@ -1327,6 +1356,9 @@ class Script:
             _restore(obj, saved)
 
 
+_BOOL_RESULT_CALLS = frozenset({"ta.crossover", "ta.crossunder", "ta.cross", "ta.rising", "ta.falling", "na"})
+
+
 def _is_const_int(e: ir.Expr) -> bool:
     ty = getattr(e, "ty", None)
     return ty is not None and ty.base == "int" and ty.qualifier == "const"
@@ -1372,23 +1404,4 @@ _EXPR_DISPATCH: dict[type, Callable[[Script, Any, _Env], Fn]] = {
     ir.While: Script._while,
 }
 
-__all__ = [
-    "FUNCTIONS",
-    "PURE_FUNCTIONS",
-    "BuiltinError",
-    "Limits",
-    "Outputs",
-    "PineCancelled",
-    "PineObject",
-    "PineRuntimeError",
-    "Script",
-    "SecurityData",
-    "calendar_field",
-    "in_session",
-    "parse_timestamp_string",
-    "resolve_timezone",
-    "str_tostring",
-    "ta_bridge",
-    "timeframe_from_seconds",
-    "timestamp_ms",
-]
+__all__ = ["Limits", "Outputs", "PineObject", "PineRuntimeError", "Script"]

@@ -6,6 +6,11 @@
   (signal ``Open`` for a trade still open); ``Date/Time`` in the symbol's time zone with its UTC
   offset (``2022-01-02T19:00:00-0500``); money cells rounded like TradingView (2 decimals, values
   that would round to 0 keep one significant digit), percent cells to 2 decimals.
+* ``layout="new"``: the Strategy Tester's newer export (2024+): ``Date and time`` as
+  ``YYYY-MM-DD HH:MM`` in the symbol's time zone, ``Size (qty)``/``Size (value)``, run-up/drawdown named
+  ``Favorable excursion``/``Adverse excursion``, and the exit row before the entry row of each trade.
+  This layout is reproduced from public descriptions of such exports; no reference export of it was
+  available to test against, unlike the classic layout.
 * ``result_to_dict(result)``: trades (ISO-8601 UTC times), summary, equity curve and order events,
   JSON-serialisable (NaN/inf become None).
 """
@@ -24,8 +29,15 @@ if TYPE_CHECKING:
     from strategies.pine.runtime.broker import BacktestResult, Trade
 
 
-def csv_header(currency: str = "USD") -> list[str]:
+def csv_header(currency: str = "USD", layout: str = "classic") -> list[str]:
     c = currency
+    if layout == "new":
+        return ["Trade #", "Type", "Date and time", "Signal", f"Price {c}", "Size (qty)", "Size (value)",
+                f"Net P&L {c}", "Net P&L %", f"Favorable excursion {c}", "Favorable excursion %",
+                f"Adverse excursion {c}", "Adverse excursion %", f"Cumulative P&L {c}",
+                "Cumulative P&L %"]
+    if layout != "classic":
+        raise ValueError(f"unknown trade-list layout {layout!r}; expected 'classic' or 'new'")
     return ["Trade #", "Type", "Date/Time", "Signal", f"Price {c}", "Position size (qty)",
             "Position size (value)", f"Net P&L {c}", "Net P&L %", f"Run-up {c}", "Run-up %",
             f"Drawdown {c}", "Drawdown %", f"Cumulative P&L {c}", "Cumulative P&L %"]
@@ -67,47 +79,47 @@ def _price(x: float | None) -> str:
     return _num(round(x, 10))
 
 
-def format_time(ms: int | None, tz: str) -> str:
+def format_time(ms: int | None, tz: str, layout: str = "classic") -> str:
     if ms is None:
         return ""
     d = datetime.fromtimestamp(ms / 1000.0, tz=UTC).astimezone(ZoneInfo(tz))
-    return d.strftime("%Y-%m-%dT%H:%M:%S%z")
+    return d.strftime("%Y-%m-%d %H:%M" if layout == "new" else "%Y-%m-%dT%H:%M:%S%z")
 
 
-def _trade_rows(t: Trade, tz: str, initial_capital: float) -> list[list[str]]:
+def _trade_rows(t: Trade, tz: str, initial_capital: float, layout: str = "classic") -> list[list[str]]:
     direction = t.direction
     value = t.qty * t.entry_price * (1.0 if t.qty else 0.0)
     shared = [_money(t.profit), _pct(t.profit_pct), _money(t.runup), _pct(t.runup_pct),
               _money(t.drawdown), _pct(t.drawdown_pct), _money(t.cum_profit),
               _pct(t.cum_profit / initial_capital * 100 if initial_capital else math.nan)]
     qty = _num(round(t.qty, 10))
-    entry = [str(t.trade_num), f"Entry {direction}", format_time(t.entry_time, tz), t.entry_signal,
-             _price(t.entry_price), qty, _num(value), *shared]
-    exit_ = [str(t.trade_num), f"Exit {direction}", format_time(t.exit_time, tz), t.exit_signal,
+    entry = [str(t.trade_num), f"Entry {direction}", format_time(t.entry_time, tz, layout),
+             t.entry_signal, _price(t.entry_price), qty, _num(value), *shared]
+    exit_ = [str(t.trade_num), f"Exit {direction}", format_time(t.exit_time, tz, layout), t.exit_signal,
              _price(t.exit_price), qty, _num(value), *shared]
-    return [entry, exit_]
+    return [exit_, entry] if layout == "new" else [entry, exit_]
 
 
-def trades_csv_rows(result: BacktestResult) -> list[list[str]]:
+def trades_csv_rows(result: BacktestResult, layout: str = "classic") -> list[list[str]]:
     """Header + two rows per trade, TradingView's "List of trades" export layout."""
     sym = result.symbol
     tz = sym.timezone if sym else "Etc/UTC"
     currency = sym.currency if sym else "USD"
     initial = float(result.config.initial_capital) if result.config else 0.0
-    rows = [csv_header(currency)]
+    rows = [csv_header(currency, layout)]
     for t in result.trades:
-        rows.extend(_trade_rows(t, tz, initial))
+        rows.extend(_trade_rows(t, tz, initial, layout))
     return rows
 
 
-def trades_csv(result: BacktestResult) -> str:
+def trades_csv(result: BacktestResult, layout: str = "classic") -> str:
     buf = io.StringIO()
-    csv.writer(buf, lineterminator="\n").writerows(trades_csv_rows(result))
+    csv.writer(buf, lineterminator="\n").writerows(trades_csv_rows(result, layout))
     return buf.getvalue()
 
 
-def write_trades_csv(result: BacktestResult, path: str | Path) -> None:
-    Path(path).write_text(trades_csv(result), encoding="utf-8")
+def write_trades_csv(result: BacktestResult, path: str | Path, layout: str = "classic") -> None:
+    Path(path).write_text(trades_csv(result, layout), encoding="utf-8")
 
 
 def _iso(ms: int | None) -> str | None:

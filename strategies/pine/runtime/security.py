@@ -93,14 +93,18 @@ class SecurityFeed:
             security_capture=self.capture,
         )
         # [bucket_start, bucket_end, evaluated?, last evaluated HTF index, bar of last confirmation, o, h, l, c, v]
-        self.st: list[Any] = [None, None, False, -1, -1, NA, NA, NA, NA, 0.0]
+        # [bucket start, bucket end, evaluated?, last evaluated HTF index, chart bar of last confirmation,
+        #  o, h, l, c, v of the HTF bar being built, ordinal of the current bucket]
+        self.st: list[Any] = [None, None, False, -1, -1, NA, NA, NA, NA, 0.0, -1]
         self.confirmed_at: list[int] = []  # chart bar index at which each HTF bar was confirmed
         main.state.append(self.st)
         main.state.append(self.confirmed_at)
         for lst in (bars.t, bars.o, bars.h, bars.l, bars.c, bars.v, bars.day_key, *bars.cal.values()):
             main.state.append(lst)
         main.state.extend(self.sub.state)
-        main.state.append(self.capture)
+        # the capture lists themselves (closures hold them), not the dict, so a restore refills them in place
+        for site in sorted(self.capture):
+            main.state.append(self.capture[site])
 
     def _evaluate_bucket(self, chart_i: int) -> None:
         st = self.st
@@ -123,6 +127,7 @@ class SecurityFeed:
             if st[0] is not None and not st[2]:
                 self._evaluate_bucket(i)  # the previous HTF bar ended without a bar reaching its end time
             st[0] = start
+            st[10] += 1
             st[1] = next_bucket_start(start, self.tf, b.tz)
             st[2] = False
             st[5], st[6], st[7], st[8], st[9] = b.o[i], b.h[i], b.l[i], b.c[i], b.v[i]
@@ -144,6 +149,24 @@ class SecurityFeed:
         if vals is None or k >= len(vals):
             return NA
         return vals[k]
+
+
+    def value_shifted(self, site: int, shift: int) -> Any:
+        """``lookahead_on`` with ``expr[shift]``: the value of ``expr`` ``shift`` HTF bars before the bucket
+        of the current chart bar (already confirmed, so available bar by bar)."""
+        k = self.st[10] - shift
+        vals = self.capture.get(site)
+        if k < 0 or vals is None or k >= len(vals):
+            return NA
+        return vals[k]
+
+
+def _lookahead_shift(node: ir.BuiltinCall) -> int | None:
+    expr = node.args[2] if len(node.args) > 2 else None
+    if isinstance(expr, ir.Index) and isinstance(expr.offset, ir.Const) and isinstance(expr.offset.value, int) \
+            and not isinstance(expr.offset.value, bool) and expr.offset.value >= 1:
+        return expr.offset.value
+    return None
 
 
 def _lookahead_values(main: Script, tf: Timeframe, site: int) -> list:
@@ -193,12 +216,16 @@ def compile_security(script: Script, node: ir.BuiltinCall, env: _Env) -> Fn:
     if len(node.args) < 3 or node.args[2] is None:
         raise PineRuntimeError("request.security: missing expression", line, col)
     site = node.site
+    shift = _lookahead_shift(node) if lookahead else None
     if script.context == "security":
-        expr = script._expr(node.args[2], env)
         if script.security_capture is None or tf.period != script.tf.period:
-            return expr
+            return script._expr(node.args[2], env)
+        # for lookahead_on with expr[n] the HTF script records expr itself; the chart side shifts by n
+        capture_node = node.args[2].target if shift is not None else node.args[2]  # type: ignore[union-attr]
+        expr = script._expr(capture_node, env)
         values = script.security_capture.setdefault(site, [])
         IX = script.IX
+        back = shift or 0
 
         def capture() -> Any:
             v = expr()
@@ -209,13 +236,15 @@ def compile_security(script: Script, node: ir.BuiltinCall, env: _Env) -> Fn:
                 values.append(v)
             else:
                 values[i] = v
+            if back:
+                return values[i - back] if i >= back else NA
             return v
 
         return capture
     if tf.period == script.tf.period:
         return script._expr(node.args[2], env)  # same timeframe: plain evaluation
     IX = script.IX
-    if lookahead:
+    if lookahead and shift is None:
         if script.bars.total is None:
             raise PineRuntimeError("request.security with lookahead_on needs future bars and cannot run "
                                    "bar by bar (live); use an expression with [1] and lookahead_off", line, col)
@@ -226,6 +255,12 @@ def compile_security(script: Script, node: ir.BuiltinCall, env: _Env) -> Fn:
         feed = SecurityFeed(script, tf)
         script._security_feeds[tf.period] = feed
         script._pre_bar.append(feed.on_chart_bar)
+
+    if shift is not None:
+        def security_shifted() -> Any:
+            return feed.value_shifted(site, shift)
+
+        return security_shifted
 
     def security() -> Any:
         return feed.value(site, gaps)

@@ -18,16 +18,21 @@ na handling (documented choices):
   bar. This follows clean-room TradingView probes published for ta.sma/ta.ema/ta.rma; the
   reference exports here contain no na inputs to confirm it.
 * highest/lowest (and their *bars variants) skip na values inside the window; na if all are na.
+* cum, max, min and the cum-based volume indicators skip na inputs (na until the first value);
+  vwap skips bars whose price or volume is na; valuewhen returns the source as it was on the
+  matching bar, na included (checked against the valuewhen_na export).
 * Everything else propagates na the way the Pine reference implementation does (comparisons with
   na are false, arithmetic with na is na, division by zero is na).
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
 
+from . import ta_core
 from .ta_core import (
     as_bool_array,
     as_float_array,
@@ -35,6 +40,7 @@ from .ta_core import (
     compact_apply,
     exp_smooth,
     ffill_index,
+    matvec,
     rolling_apply,
     rolling_sum,
     shift,
@@ -86,10 +92,7 @@ def rma(src: np.ndarray, length: int) -> np.ndarray:
 def _wma_plain(x: np.ndarray, n: int) -> np.ndarray:
     weights = np.arange(1, n + 1, dtype=np.float64)
     norm = n * (n + 1) / 2.0
-    out = np.full(x.shape[0], np.nan)
-    if x.shape[0] >= n:
-        out[n - 1 :] = windows(x, n) @ weights / norm
-    return out
+    return rolling_apply(x, n, lambda w: matvec(w, weights) / norm)
 
 
 def wma(src: np.ndarray, length: int) -> np.ndarray:
@@ -116,7 +119,7 @@ SWMA_WEIGHTS = np.array([1.0, 2.0, 2.0, 1.0]) / 6.0
 
 def swma(src: np.ndarray) -> np.ndarray:
     x = as_float_array(src)
-    return rolling_apply(x, 4, lambda w: w @ SWMA_WEIGHTS)
+    return rolling_apply(x, 4, lambda w: matvec(w, SWMA_WEIGHTS))
 
 
 def alma_weights(length: int, offset: float, sigma: float, floor: bool = False) -> np.ndarray:
@@ -134,7 +137,7 @@ def alma(src: np.ndarray, length: int, offset: float, sigma: float, floor: bool 
     n = check_length(length)
     w = alma_weights(n, offset, sigma, floor)
     norm = w.sum()
-    return compact_apply(x, lambda c: rolling_apply(c, n, lambda win: win @ w / norm))
+    return compact_apply(x, lambda c: rolling_apply(c, n, lambda win: matvec(win, w) / norm))
 
 
 def linreg(src: np.ndarray, length: int, offset: int) -> np.ndarray:
@@ -150,7 +153,7 @@ def linreg_window(w: np.ndarray, offset: int) -> np.ndarray:
     sx = xs.sum()
     sxx = (xs * xs).sum()
     sy = w.sum(axis=-1)
-    sxy = w @ xs
+    sxy = matvec(w, xs)
     den = n * sxx - sx * sx
     slope = (n * sxy - sx * sy) / den if den != 0 else np.zeros_like(sy)
     intercept = (sy - slope * sx) / n
@@ -164,12 +167,11 @@ def change(src: np.ndarray, length: int = 1) -> np.ndarray:
     arr = np.asarray(src)
     n = check_length(length, minimum=0)
     if arr.dtype == np.bool_:
+        # Pine v6 bools are never na: history before the first bar reads as false.
         prev = np.zeros(arr.shape[0], dtype=np.bool_)
         if n < arr.shape[0]:
             prev[n:] = arr[: arr.shape[0] - n]
-        out = arr != prev
-        out[: min(n, arr.shape[0])] = False
-        return out
+        return arr != prev
     x = as_float_array(arr)
     return x - shift(x, n)
 
@@ -185,16 +187,28 @@ def roc(src: np.ndarray, length: int) -> np.ndarray:
 
 
 def rsi_from_rma(up: np.ndarray, down: np.ndarray) -> np.ndarray:
+    """100 - 100/(1 + up/down), with TradingView's cases: down == 0 -> 100, up == 0 -> 0."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        res = 100.0 - 100.0 / (1.0 + up / down)
-    res = np.where(up == 0, 0.0, res)
-    res = np.where(down == 0, 100.0, res)
-    return np.where(np.isnan(up) | np.isnan(down), np.nan, res)
+        res = up / down
+        res += 1.0
+        np.divide(100.0, res, out=res)
+        np.subtract(100.0, res, out=res)
+    res[up == 0] = 0.0
+    res[down == 0] = 100.0  # na up/down stay na: comparisons with NaN are false
+    return res
 
 
 def rsi(src: np.ndarray, length: int) -> np.ndarray:
     x = as_float_array(src)
     n = check_length(length)
+    if x.shape[0] > 1 and not np.isnan(x).any():
+        # Common case without na: smooth the n-1 bar-to-bar moves directly (bar 0 has none).
+        d = np.diff(x)
+        up = np.full(x.shape[0], np.nan)
+        down = np.full(x.shape[0], np.nan)
+        up[1:] = exp_smooth(np.maximum(d, 0.0), n, 1.0 / n)
+        down[1:] = exp_smooth(np.maximum(-d, 0.0), n, 1.0 / n)
+        return rsi_from_rma(up, down)
     d = change(x)
     up = rma(np.maximum(d, 0.0), n)
     down = rma(np.maximum(-d, 0.0), n)
@@ -202,6 +216,7 @@ def rsi(src: np.ndarray, length: int) -> np.ndarray:
 
 
 def macd(src: np.ndarray, fast_length: int, slow_length: int, signal_length: int):
+    """Returns `(macd, signal, hist)`: ema(fast) - ema(slow), its ema(signal) and their difference."""
     x = as_float_array(src)
     line = ema(x, fast_length) - ema(x, slow_length)
     signal = ema(line, signal_length)
@@ -236,14 +251,17 @@ def _extreme_bars(x: np.ndarray, n: int, sign: float) -> np.ndarray:
 
 
 def highestbars(src: np.ndarray, length: int) -> np.ndarray:
+    """Offset (0 or negative) to the highest value of the last `length` bars; the oldest bar wins ties."""
     return _extreme_bars(as_float_array(src), check_length(length), 1.0)
 
 
 def lowestbars(src: np.ndarray, length: int) -> np.ndarray:
+    """Offset (0 or negative) to the lowest value of the last `length` bars; the oldest bar wins ties."""
     return _extreme_bars(as_float_array(src), check_length(length), -1.0)
 
 
 def stoch(src: np.ndarray, high: np.ndarray, low: np.ndarray, length: int) -> np.ndarray:
+    """100 * (src - lowest(low)) / (highest(high) - lowest(low)); na when the range is zero."""
     n = check_length(length)
     lo = lowest(low, n)
     hi = highest(high, n)
@@ -311,6 +329,7 @@ def mfi(volume: np.ndarray, src: np.ndarray, length: int) -> np.ndarray:
 
 
 def tr(high: np.ndarray, low: np.ndarray, close: np.ndarray, handle_na: bool = False) -> np.ndarray:
+    """True range. On the first bar (no previous close) it is na, or high - low with `handle_na`."""
     h = as_float_array(high)
     lo = as_float_array(low)
     pc = shift(as_float_array(close), 1)
@@ -321,10 +340,12 @@ def tr(high: np.ndarray, low: np.ndarray, close: np.ndarray, handle_na: bool = F
 
 
 def atr(high: np.ndarray, low: np.ndarray, close: np.ndarray, length: int) -> np.ndarray:
+    """rma(tr(handle_na=true), length): the first bar's high - low counts toward the seed."""
     return rma(tr(high, low, close, True), length)
 
 
 def bb(src: np.ndarray, length: int, mult: float):
+    """Returns `(middle, upper, lower)`: sma and sma +/- mult * stdev (biased)."""
     x = as_float_array(src)
     basis = sma(x, length)
     d = mult * stdev(x, length)
@@ -332,6 +353,7 @@ def bb(src: np.ndarray, length: int, mult: float):
 
 
 def bbw(src: np.ndarray, length: int, mult: float) -> np.ndarray:
+    """Bollinger band width in percent of the middle band: (upper - lower) / middle * 100."""
     basis, upper, lower = bb(src, length, mult)
     return _div(upper - lower, basis) * 100.0
 
@@ -345,6 +367,7 @@ def kc(
     mult: float,
     use_true_range: bool = True,
 ):
+    """Returns `(middle, upper, lower)`: ema(src) +/- mult * ema(true range, or high - low)."""
     x = as_float_array(src)
     basis = ema(x, length)
     span = tr(high, low, close, False) if use_true_range else as_float_array(high) - as_float_array(low)
@@ -361,6 +384,7 @@ def kcw(
     mult: float,
     use_true_range: bool = True,
 ) -> np.ndarray:
+    """Keltner channel width as a fraction of the middle band: (upper - lower) / middle."""
     basis, upper, lower = kc(high, low, close, src, length, mult, use_true_range)
     return _div(upper - lower, basis)
 
@@ -374,6 +398,7 @@ def fixnan(x: np.ndarray) -> np.ndarray:
 
 
 def dmi(high: np.ndarray, low: np.ndarray, close: np.ndarray, di_length: int, adx_smoothing: int):
+    """Returns `(+DI, -DI, ADX)` (TradingView's reference: rma smoothing, DIs carried over na)."""
     h = as_float_array(high)
     lo = as_float_array(low)
     up = change(h)
@@ -408,38 +433,93 @@ def supertrend(high: np.ndarray, low: np.ndarray, close: np.ndarray, factor: flo
     st = [0.0] * n
     direction = [0.0] * n
     prev_upper = prev_lower = prev_close = prev_st = prev_atr = math.nan
-    for i in range(n):
-        upper = basic_upper[i]
-        lower = basic_lower[i]
+    i = 0
+    for upper, lower, ci, atr_i in zip(basic_upper, basic_lower, c, atr_list, strict=True):
         pl = 0.0 if prev_lower != prev_lower else prev_lower
         pu = 0.0 if prev_upper != prev_upper else prev_upper
         if not (lower > pl or prev_close < pl):
             lower = pl
         if not (upper < pu or prev_close > pu):
             upper = pu
-        ci = c[i]
         if prev_atr != prev_atr:
             d = 1.0
         elif prev_st == pu:
             d = -1.0 if ci > upper else 1.0
         else:
             d = 1.0 if ci < lower else -1.0
-        value = lower if d == -1.0 else upper
-        st[i] = value
+        prev_st = lower if d == -1.0 else upper
+        st[i] = prev_st
         direction[i] = d
-        prev_upper, prev_lower, prev_close, prev_st, prev_atr = upper, lower, ci, value, atr_list[i]
+        prev_upper = upper
+        prev_lower = lower
+        prev_close = ci
+        prev_atr = atr_i
+        i += 1
     return np.array(st, dtype=np.float64), np.array(direction, dtype=np.float64)
 
 
 def sar(high: np.ndarray, low: np.ndarray, close: np.ndarray, start: float, inc: float, maximum: float):
-    from .ta_stream import SAR
-
-    state = SAR(start, inc, maximum)
-    step = state.update
+    """Parabolic SAR (TradingView's reference algorithm); same steps as `ta_stream.SAR.update`,
+    inlined over local variables for speed (tests assert equality)."""
     h = as_float_array(high).tolist()
     lo = as_float_array(low).tolist()
     c = as_float_array(close).tolist()
-    return np.array([step(h[i], lo[i], c[i]) for i in range(len(c))], dtype=np.float64)
+    n = len(c)
+    out = [math.nan] * n
+    nan = math.nan
+    result = max_min = acceleration = nan
+    is_below = False
+    for bar in range(1, n):
+        high_i, low_i = h[bar], lo[bar]
+        first_trend_bar = False
+        if bar == 1:
+            if c[1] > c[0]:
+                is_below, max_min, result = True, high_i, lo[0]
+            else:
+                is_below, max_min, result = False, low_i, h[0]
+            first_trend_bar = True
+            acceleration = start
+        result = result + acceleration * (max_min - result)
+        if is_below:
+            if result > low_i:
+                first_trend_bar = True
+                is_below = False
+                result = max(high_i, max_min)
+                max_min = low_i
+                acceleration = start
+        elif result < high_i:
+            first_trend_bar = True
+            is_below = True
+            result = min(low_i, max_min)
+            max_min = high_i
+            acceleration = start
+        if not first_trend_bar:
+            if is_below:
+                if high_i > max_min:
+                    max_min = high_i
+                    acceleration = min(acceleration + inc, maximum)
+            elif low_i < max_min:
+                max_min = low_i
+                acceleration = min(acceleration + inc, maximum)
+        if is_below:
+            result = _nan_min(result, lo[bar - 1])
+            if bar > 1:
+                result = _nan_min(result, lo[bar - 2])
+        else:
+            result = _nan_max(result, h[bar - 1])
+            if bar > 1:
+                result = _nan_max(result, h[bar - 2])
+        out[bar] = result
+    return np.array(out, dtype=np.float64)
+
+
+def _nan_max(a: float, b: float) -> float:
+    """Pine math.max: na if either side is na."""
+    return math.nan if a != a or b != b else max(a, b)
+
+
+def _nan_min(a: float, b: float) -> float:
+    return math.nan if a != a or b != b else min(a, b)
 
 
 # ======================================================================= boolean / event helpers
@@ -526,49 +606,64 @@ def _pivot(x: np.ndarray, leftbars: int, rightbars: int, sign: float) -> np.ndar
     left = check_length(leftbars, "leftbars", minimum=0)
     right = check_length(rightbars, "rightbars", minimum=0)
     width = left + right + 1
-    out = np.full(x.shape[0], np.nan)
-    if x.shape[0] < width:
-        return out
-    w = sign * windows(x, width)
-    centre = w[:, left]
-    with np.errstate(invalid="ignore"):
-        before = np.all(w[:, :left] < centre[:, None], axis=1) if left else np.ones(w.shape[0], bool)
-        after = np.all(w[:, left + 1 :] < centre[:, None], axis=1) if right else np.ones(w.shape[0], bool)
-    ok = before & after & ~np.isnan(centre)
-    res = np.where(ok, sign * centre, np.nan)
-    out[width - 1 :] = res
-    return out
+
+    def reducer(raw: np.ndarray) -> np.ndarray:
+        # The pivot bar must be strictly above (below) every other bar of the window.
+        w = sign * raw
+        centre = w[:, left]
+        with np.errstate(invalid="ignore"):
+            before = np.all(w[:, :left] < centre[:, None], axis=1)
+            after = np.all(w[:, left + 1 :] < centre[:, None], axis=1)
+        ok = before & after & ~np.isnan(centre)
+        return np.where(ok, sign * centre, np.nan)
+
+    return rolling_apply(x, width, reducer)
 
 
 # ======================================================================= statistics over windows
 
 
 def percentrank(src: np.ndarray, length: int) -> np.ndarray:
+    """Percent of the previous `length` values that are <= the current one (first value on bar `length`)."""
     x = as_float_array(src)
     n = check_length(length)
-    out = np.full(x.shape[0], np.nan)
-    if x.shape[0] > n:
-        w = windows(x, n + 1)
-        current = w[:, -1:]
+
+    def reducer(w: np.ndarray) -> np.ndarray:
+        # share of the previous n values that are <= the current one
         with np.errstate(invalid="ignore"):
-            count = (w[:, :-1] <= current).sum(axis=1)
+            count = (w[:, :-1] <= w[:, -1:]).sum(axis=1)
         res = 100.0 * count / n
         res[np.isnan(w).any(axis=1)] = np.nan
-        out[n:] = res
-    return out
+        return res
+
+    return rolling_apply(x, n + 1, reducer)
 
 
 def correlation(a: np.ndarray, b: np.ndarray, length: int) -> np.ndarray:
     x = as_float_array(a)
     y = as_float_array(b)
     n = check_length(length)
-    mean_x = rolling_sum(x, n) / n
-    mean_y = rolling_sum(y, n) / n
-    cov = rolling_sum(x * y, n) / n - mean_x * mean_y
-    var_x = rolling_sum(x * x, n) / n - mean_x * mean_x
-    var_y = rolling_sum(y * y, n) / n - mean_y * mean_y
-    with np.errstate(invalid="ignore"):
-        return _div(cov, np.sqrt(var_x * var_y))
+    if x.shape != y.shape:
+        raise ValueError(f"correlation sources differ in length: {x.shape[0]} vs {y.shape[0]}")
+    # Deviations from each window's mean avoid the cancellation of E[xy] - E[x]E[y] on prices
+    # with a small variance.
+    total = x.shape[0]
+    out = np.full(total, np.nan)
+    if total < n:
+        return out
+    wx_all = windows(x, n)
+    wy_all = windows(y, n)
+    chunk = max(1, ta_core.ROLLING_CHUNK_ELEMENTS // n)
+    for start in range(0, wx_all.shape[0], chunk):
+        wx = wx_all[start : start + chunk]
+        wy = wy_all[start : start + chunk]
+        dx = wx - wx.mean(axis=1, keepdims=True)
+        dy = wy - wy.mean(axis=1, keepdims=True)
+        cov = np.einsum("ij,ij->i", dx, dy)
+        den = np.sqrt(np.einsum("ij,ij->i", dx, dx) * np.einsum("ij,ij->i", dy, dy))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out[n - 1 + start : n - 1 + start + wx.shape[0]] = np.where(den == 0, np.nan, cov / den)
+    return out
 
 
 def median(src: np.ndarray, length: int) -> np.ndarray:
@@ -577,21 +672,14 @@ def median(src: np.ndarray, length: int) -> np.ndarray:
     return rolling_apply(x, n, lambda w: np.median(w, axis=1))
 
 
-def mode_window(w: np.ndarray) -> float:
-    """Most frequent value; the smallest one among equally frequent values. na if any na."""
-    if np.isnan(w).any():
-        return math.nan
-    values, counts = np.unique(w, return_counts=True)
-    return float(values[np.argmax(counts)])
-
-
 def mode(src: np.ndarray, length: int) -> np.ndarray:
     x = as_float_array(src)
     n = check_length(length)
-    out = np.full(x.shape[0], np.nan)
-    if x.shape[0] >= n:
-        s = np.sort(windows(x, n), axis=1)
-        # run lengths inside each sorted row: count of equal neighbours ending at each position
+
+    def reducer(w: np.ndarray) -> np.ndarray:
+        """Most frequent value per row; the smallest among equally frequent ones; na if any na."""
+        s = np.sort(w, axis=1)
+        # run length of equal values ending at each position of the sorted row
         eq = s[:, 1:] == s[:, :-1]
         runs = np.zeros(s.shape, dtype=np.int64)
         for j in range(1, n):
@@ -599,11 +687,13 @@ def mode(src: np.ndarray, length: int) -> np.ndarray:
         best = np.argmax(runs, axis=1)  # first (smallest value) position with the longest run
         res = s[np.arange(s.shape[0]), best]
         res[np.isnan(s).any(axis=1)] = np.nan
-        out[n - 1 :] = res
-    return out
+        return res
+
+    return rolling_apply(x, n, reducer)
 
 
 def percentile_nearest_rank(src: np.ndarray, length: int, percentage: float) -> np.ndarray:
+    """Sorted window value at rank ceil(percentage/100 * length) (at least 1)."""
     x = as_float_array(src)
     n = check_length(length)
     rank = max(math.ceil(percentage / 100.0 * n), 1)
@@ -618,6 +708,7 @@ def percentile_nearest_rank(src: np.ndarray, length: int, percentage: float) -> 
 
 
 def percentile_linear_interpolation(src: np.ndarray, length: int, percentage: float) -> np.ndarray:
+    """Linear interpolation of the sorted window at 0-based position length*percentage/100 - 0.5."""
     x = as_float_array(src)
     n = check_length(length)
 
@@ -642,11 +733,12 @@ def range_(src: np.ndarray, length: int) -> np.ndarray:
 
 
 def cog(src: np.ndarray, length: int) -> np.ndarray:
+    """Center of gravity: -sum(src[i] * (i + 1)) / sum(src) over the last `length` bars."""
     x = as_float_array(src)
     n = check_length(length)
     # weight 1 for the newest bar, n for the oldest
     weights = np.arange(n, 0, -1, dtype=np.float64)
-    num = rolling_apply(x, n, lambda w: w @ weights)
+    num = rolling_apply(x, n, lambda w: matvec(w, weights))
     return -_div(num, rolling_sum(x, n))
 
 
@@ -665,6 +757,7 @@ def cmo(src: np.ndarray, length: int) -> np.ndarray:
 
 
 def tsi(src: np.ndarray, short_length: int, long_length: int) -> np.ndarray:
+    """True strength index in [-1, 1] (TradingView does not scale it by 100)."""
     x = as_float_array(src)
     pc = change(x)
     num = ema(ema(pc, long_length), short_length)
@@ -682,24 +775,31 @@ def rci_window(w: np.ndarray) -> np.ndarray:
     """Rank correlation (x100) of time rank (newest = 1) and price rank (highest = 1).
 
     TradingView gives tied prices their average rank and takes the Pearson correlation of the two
-    rank vectors (so ties do not follow the 1 - 6*sum(d^2)/(n^3-n) shortcut).
+    rank vectors (so ties do not follow the 1 - 6*sum(d^2)/(n^3-n) shortcut). Prices a rounding
+    error apart (e.g. two hl2 results) count as tied.
     """
-    n = w.shape[-1]
+    rows, n = w.shape
     newest_first = w[:, ::-1]
-    others = newest_first[:, None, :]
-    this = newest_first[:, :, None]
-    diff = others - this
-    # values a rounding error apart (e.g. two hl2 results) count as equal, as on TradingView
-    tie = np.abs(diff) <= RANK_TIE_RELATIVE_EPS * np.maximum(np.abs(others), np.abs(this))
-    greater = ((diff > 0) & ~tie).sum(axis=2)
-    equal = tie.sum(axis=2)
-    price_rank = greater + (equal + 1) / 2.0
+    order = np.argsort(-newest_first, axis=1, kind="stable")
+    ordered = np.take_along_axis(newest_first, order, axis=1)
+    gap = np.abs(np.diff(ordered, axis=1))
+    scale = np.maximum(np.abs(ordered[:, 1:]), np.abs(ordered[:, :-1]))
+    starts_group = np.ones((rows, n), dtype=bool)
+    starts_group[:, 1:] = ~(gap <= RANK_TIE_RELATIVE_EPS * scale)
+    ends_group = np.ones((rows, n), dtype=bool)
+    ends_group[:, :-1] = starts_group[:, 1:]
+    positions = np.broadcast_to(np.arange(n), (rows, n))
+    group_start = np.maximum.accumulate(np.where(starts_group, positions, 0), axis=1)
+    group_end = np.minimum.accumulate(np.where(ends_group, positions, n - 1)[:, ::-1], axis=1)[:, ::-1]
+    average_rank = (group_start + group_end) / 2.0 + 1.0
+    price_rank = np.empty((rows, n))
+    np.put_along_axis(price_rank, order, average_rank, axis=1)
     time_rank = np.arange(1, n + 1, dtype=np.float64)
     mean = (n + 1) / 2.0
     dt = time_rank - mean
     dp = price_rank - mean  # average ranks keep the mean at (n+1)/2
-    num = dp @ dt
-    den = np.sqrt((dp * dp).sum(axis=1) * (dt @ dt))
+    num = matvec(dp, dt)
+    den = np.sqrt((dp * dp).sum(axis=1) * float(np.dot(dt, dt)))
     with np.errstate(divide="ignore", invalid="ignore"):
         res = np.where(den == 0, np.nan, num / den * 100.0)
     res[np.isnan(w).any(axis=1)] = np.nan
@@ -707,6 +807,7 @@ def rci_window(w: np.ndarray) -> np.ndarray:
 
 
 def rci(src: np.ndarray, length: int) -> np.ndarray:
+    """Rank correlation index in [-100, 100]; first value one bar after the first full window."""
     x = as_float_array(src)
     n = check_length(length, minimum=2)
     out = rolling_apply(x, n, rci_window)
@@ -790,25 +891,41 @@ def iii(high: np.ndarray, low: np.ndarray, close: np.ndarray, volume: np.ndarray
 def vwap(volume: np.ndarray, src: np.ndarray, anchor: np.ndarray | None = None, stdev_mult: float | None = None):
     """Anchored VWAP. `anchor[i]` true starts a new period at bar i; with `anchor=None` the whole
     history is one period. Before the first anchor the result is na. With `stdev_mult`, returns
-    `(vwap, upper_band, lower_band)`."""
-    from .ta_stream import VWAP
+    `(vwap, upper_band, lower_band)`. Bars with an na price or volume add nothing.
 
-    state = VWAP(stdev_mult)
-    x = as_float_array(src).tolist()
-    v = as_float_array(volume).tolist()
-    n = len(x)
+    Each period is summed with its own running (sequential) sums, as `ta_stream.VWAP` does.
+    """
+    x = as_float_array(src)
+    v = as_float_array(volume)
+    n = x.shape[0]
     if anchor is None:
-        a = [False] * n
+        starts = np.zeros(n, dtype=bool)
         if n:
-            a[0] = True
+            starts[0] = True
     else:
-        a = as_bool_array(anchor).tolist()
-    step = state.update
-    rows = [step(v[i], x[i], a[i]) for i in range(n)]
-    if stdev_mult is None:
-        return np.array(rows, dtype=np.float64)
-    arr = np.array(rows, dtype=np.float64).reshape(n, 3)
-    return arr[:, 0].copy(), arr[:, 1].copy(), arr[:, 2].copy()
+        starts = as_bool_array(anchor).copy()
+    usable = ~(np.isnan(x) | np.isnan(v))
+    vol = np.where(usable, v, 0.0)
+    pv = np.where(usable, v * x, 0.0)
+    pv2 = np.where(usable, v * x * x, 0.0)
+    bounds = [*np.flatnonzero(starts).tolist(), n]
+    sum_v = np.full(n, np.nan)
+    sum_pv = np.full(n, np.nan)
+    sum_pv2 = np.full(n, np.nan)
+    for a, b in itertools.pairwise(bounds):
+        sum_v[a:b] = np.cumsum(vol[a:b])
+        sum_pv[a:b] = np.cumsum(pv[a:b])
+        sum_pv2[a:b] = np.cumsum(pv2[a:b])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = np.where(sum_v == 0, np.nan, sum_pv / sum_v)
+        if stdev_mult is None:
+            return value
+        var = sum_pv2 / sum_v - value * value
+        from .ta_stream import VWAP_ZERO_VARIANCE
+
+        dev = np.where(var > VWAP_ZERO_VARIANCE * value * value, np.sqrt(np.maximum(var, 0.0)), 0.0)
+    dev = np.where(np.isnan(value), np.nan, dev)
+    return value, value + stdev_mult * dev, value - stdev_mult * dev
 
 
 # ======================================================================= pivot point levels
@@ -828,14 +945,41 @@ def pivot_point_levels(
 ) -> np.ndarray:
     """Rows of 11 levels `[P, R1, S1, R2, S2, R3, S3, R4, S4, R5, S5]` per bar (na where the type
     has no such level or no complete period exists yet)."""
-    from .ta_stream import PivotPointLevels
+    from .ta_stream import PivotPointLevels, pivot_levels
 
-    state = PivotPointLevels(type_, developing)
-    o, h, lo, c = (as_float_array(a).tolist() for a in (open_, high, low, close))
-    a = as_bool_array(anchor).tolist()
-    step = state.update
-    rows = [step(o[i], h[i], lo[i], c[i], a[i]) for i in range(len(c))]
-    return np.array(rows, dtype=np.float64).reshape(len(c), len(PIVOT_LEVEL_NAMES))
+    if type_ not in PIVOT_TYPES:
+        raise ValueError(f"unknown pivot type {type_!r}; expected one of {', '.join(PIVOT_TYPES)}")
+    o, h, lo, c = (as_float_array(a) for a in (open_, high, low, close))
+    n = c.shape[0]
+    width = len(PIVOT_LEVEL_NAMES)
+    if developing:
+        state = PivotPointLevels(type_, developing)
+        a = as_bool_array(anchor).tolist()
+        ol, hl, ll, cl = o.tolist(), h.tolist(), lo.tolist(), c.tolist()
+        step = state.update
+        rows = [step(ol[i], hl[i], ll[i], cl[i], a[i]) for i in range(n)]
+        return np.array(rows, dtype=np.float64).reshape(n, width)
+    out = np.full((n, width), np.nan)
+    if n == 0:
+        return out
+    starts = as_bool_array(anchor).copy()
+    starts[0] = True  # the first bar opens a period even without an anchor
+    first = np.flatnonzero(starts)
+    last = np.append(first[1:], n) - 1
+    with np.errstate(invalid="ignore"):
+        period_high = np.fmax.reduceat(h, first)
+        period_low = np.fmin.reduceat(lo, first)
+    period_open = o[first].tolist()
+    period_close = c[last].tolist()
+    period_high_l, period_low_l = period_high.tolist(), period_low.tolist()
+    open_list = o.tolist()
+    for k in range(1, first.shape[0]):
+        levels = pivot_levels(
+            type_, period_open[k - 1], period_high_l[k - 1], period_low_l[k - 1], period_close[k - 1],
+            open_list[first[k]],
+        )  # fmt: skip
+        out[first[k] : last[k] + 1] = levels
+    return out
 
 
 _LAZY_REGISTRY = ("SPECS", "STREAM_CLASSES", "VECTOR_FUNCS", "FuncSpec")

@@ -67,11 +67,32 @@ def windows(x: np.ndarray, n: int) -> np.ndarray:
     return sliding_window_view(x, n)
 
 
+# Upper bound on the elements a window reducer materialises at once (rows x window length).
+ROLLING_CHUNK_ELEMENTS = 262_144
+
+
+def _chunk_elements() -> int:
+    return ROLLING_CHUNK_ELEMENTS
+
+
 def rolling_apply(x: np.ndarray, n: int, reducer) -> np.ndarray:
-    """Apply `reducer(windows, axis=1)` over full windows; na for the first n-1 bars."""
+    """Apply `reducer(windows)` (one result per row) over full windows; na for the first n-1 bars.
+
+    Rows are processed in chunks so reducers that copy their windows stay within bounded memory
+    for long windows.
+    """
     out = np.full(x.shape[0], np.nan)
-    if x.shape[0] >= n:
-        out[n - 1 :] = reducer(windows(x, n))
+    if x.shape[0] < n:
+        return out
+    w = windows(x, n)
+    rows = w.shape[0]
+    chunk = max(1, _chunk_elements() // n)
+    if rows <= chunk:
+        out[n - 1 :] = reducer(w)
+        return out
+    for start in range(0, rows, chunk):
+        stop = min(start + chunk, rows)
+        out[n - 1 + start : n - 1 + stop] = reducer(w[start:stop])
     return out
 
 
@@ -115,6 +136,12 @@ def compact_apply(x: np.ndarray, fn, hold: bool = True) -> np.ndarray:
     return out
 
 
+def matvec(rows: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Row-wise dot products without BLAS (whose threads stall on a loaded machine) and with a
+    summation order that does not depend on the number of rows."""
+    return np.einsum("ij,j->i", rows, weights)
+
+
 def ffill_index(valid: np.ndarray) -> np.ndarray:
     """Index of the most recent True at or before each bar (-1 if none)."""
     idx = np.where(valid, np.arange(valid.shape[0]), -1)
@@ -153,7 +180,7 @@ class ExpSmoother:
         return self.value
 
 
-EXP_BLOCK = 64
+EXP_BLOCK = 32
 
 
 def exp_smooth(x: np.ndarray, length: int, alpha: float) -> np.ndarray:
@@ -168,34 +195,38 @@ def exp_smooth(x: np.ndarray, length: int, alpha: float) -> np.ndarray:
 
 def _exp_smooth_compact(v: np.ndarray, length: int, alpha: float) -> np.ndarray:
     n = v.shape[0]
-    out = np.full(n, np.nan)
     if n < length:
-        return out
+        return np.full(n, np.nan)
+    m = n - length  # values after the seed
+    block = min(EXP_BLOCK, max(m, 1))
+    nblocks = -(-m // block)
+    # one buffer holds the result, with room to compute whole blocks in place
+    buffer = np.empty(length + nblocks * block)
+    out = buffer[:n]
+    out[: length - 1] = np.nan
     seed = 0.0
     for value in v[:length].tolist():  # same summation order as the streaming seed
         seed += value
     prev = seed / length
     out[length - 1] = prev
-    rest = v[length:]
-    m = rest.shape[0]
     if m == 0:
         return out
     beta = 1.0 - alpha
-    block = min(EXP_BLOCK, m)
     j = np.arange(block)
     lag = j[:, None] - j[None, :]
     with np.errstate(under="ignore"):
         weights = np.where(lag >= 0, alpha * beta ** np.maximum(lag, 0), 0.0)  # weights[j, k]
         carry_pow = beta ** (j + 1.0)
-    nblocks = -(-m // block)
-    padded = np.zeros(nblocks * block)
-    padded[:m] = rest
-    contrib = padded.reshape(nblocks, block) @ weights.T
-    res = np.empty((nblocks, block))
-    last_pow = carry_pow[-1]
-    for b in range(nblocks):
-        row = contrib[b] + carry_pow * prev
-        res[b] = row
-        prev = contrib[b, -1] + last_pow * prev
-    out[length:] = res.reshape(-1)[:m]
+    rest = v[length:]
+    if m % block:
+        rest = np.concatenate((rest, np.zeros(nblocks * block - m)))
+    blocks = buffer[length:].reshape(nblocks, block)
+    np.einsum("ij,kj->ik", rest.reshape(nblocks, block), weights, out=blocks)
+    # value carried into each block: a scalar recursion over blocks only
+    last_pow = float(carry_pow[-1])
+    carried = [0.0] * nblocks
+    for b, block_last in enumerate(blocks[:, -1].tolist()):
+        carried[b] = prev
+        prev = block_last + last_pow * prev
+    blocks += np.multiply.outer(np.array(carried), carry_pow)
     return out

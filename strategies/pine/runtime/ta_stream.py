@@ -5,7 +5,8 @@ that are bar data come first (`ATR(length).update(high, low, close)`), then the 
 Pine order. Results equal the vectorized functions in `ta` (tests assert it):
 
 * recursive indicators (ema, rma, rsi, atr, macd, dmi, tsi, kc, supertrend, sar, cum-based ones,
-  vwap, nvi/pvi, pivot_point_levels) run the very same scalar kernel as the vectorized loop;
+  vwap, nvi/pvi, pivot_point_levels) step the recursion bar by bar with the same formulas the
+  vectorized versions evaluate (the EMA family there block-wise, equal to ~1e-15 relative);
 * window indicators keep the last bars they need in a bounded deque and evaluate the vectorized
   function on that tail, so both APIs share one formula.
 
@@ -344,8 +345,9 @@ class Change:
     def update(self, x):
         self.buf.append(x)
         if isinstance(x, bool | np.bool_):
+            # Pine v6 bools are never na: history before the first bar reads as false.
             if len(self.buf) <= self.length:
-                return False
+                return bool(x)
             return bool(x != self.buf[0])
         if len(self.buf) <= self.length:
             return NA
@@ -1013,7 +1015,13 @@ class III:
 
 class VWAP:
     """Anchored VWAP; `update(volume, src, anchor)` returns a float, or a `(vwap, upper, lower)`
-    tuple when built with `stdev_mult`."""
+    tuple when built with `stdev_mult`.
+
+    `anchor` true starts a new period on this bar; before the first anchor the result is na.
+    `anchor=None` (no anchor series at all) makes the first bar start the only period, like the
+    vectorized `vwap(..., anchor=None)`. For Pine's default session anchor pass the session-start
+    flags (true on the first bar too).
+    """
 
     def __init__(self, stdev_mult: float | None = None) -> None:
         self.stdev_mult = stdev_mult
@@ -1022,7 +1030,9 @@ class VWAP:
         self.sum_vx = 0.0
         self.sum_vx2 = 0.0
 
-    def update(self, volume: float, x: float, anchor: bool):
+    def update(self, volume: float, x: float, anchor: bool | None = None):
+        if anchor is None:
+            anchor = not self.started
         if anchor:
             self.started = True
             self.sum_v = self.sum_vx = self.sum_vx2 = 0.0
@@ -1066,8 +1076,11 @@ class PivotPointLevels:
             self.period = [open_, high, low, close]
         else:
             p = self.period
-            p[1] = max(p[1], high)
-            p[2] = min(p[2], low)
+            # na-skipping like np.fmax/np.fmin
+            if p[1] != p[1] or high > p[1]:
+                p[1] = high
+            if p[2] != p[2] or low < p[2]:
+                p[2] = low
             p[3] = close
         if self.developing and self.period is not None:
             o, h, lo, c = self.period

@@ -1,0 +1,7 @@
+"""``python -m strategies.pine check FILE... [--json]``."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())
