@@ -3,6 +3,7 @@ rotation, and ``get_broker_service(account)``, the one way other apps obtain a `
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from decimal import Decimal
 from urllib.parse import urlsplit
@@ -31,7 +32,7 @@ REQUIRED_CREDENTIALS = {
     BrokerAccount.Kind.ALPACA: ("api_key", "secret"),
     BrokerAccount.Kind.SHIOAJI: ("api_key", "secret"),
     BrokerAccount.Kind.PAPER: (),
-    BrokerAccount.Kind.BRIDGE: (),
+    BrokerAccount.Kind.BRIDGE: ("login", "password", "server"),
 }
 DEFAULT_PAPER_NAME = "Paper"
 
@@ -118,7 +119,11 @@ def get_broker_service(account: BrokerAccount, *, credentials: dict[str, str] | 
             person_id=creds.get("person_id") or None,
         )
         return ShioajiBroker(gateway, guards=guards)
-    raise BrokerNotSupported(f"{account.get_kind_display()} accounts trade through a bridge node, not directly")
+    if account.kind == BrokerAccount.Kind.BRIDGE:
+        from bridges.services import broker_for_account
+
+        return broker_for_account(account, guards=guards)
+    raise BrokerNotSupported(f"{account.get_kind_display()} accounts are not supported")
 
 
 # ---------------------------------------------------------------------------------- accounts
@@ -200,7 +205,8 @@ def create_broker_account(
         settings=settings or {},
         queue_outside_hours=queue_outside_hours,
     )
-    if cleaned and validate:
+    # A bridge terminal logs in when its instance starts on a node; there is nothing to call before that.
+    if cleaned and validate and kind != BrokerAccount.Kind.BRIDGE:
         validate_credentials(account, cleaned)
         account.validated_at = timezone.now()
     account.credentials_encrypted = encrypt_credentials(cleaned) if cleaned else ""
@@ -213,6 +219,10 @@ def create_broker_account(
                 PaperAccountState.objects.create(account=account, state=initial_state(cash))
     except IntegrityError:
         raise ValidationError({"name": f"You already have a broker account named '{name}'."}) from None
+    if kind == BrokerAccount.Kind.BRIDGE:
+        from bridges.services import ensure_instance_for_account
+
+        ensure_instance_for_account(account)  # the pool schedules its terminal on a node
     return account
 
 
@@ -274,6 +284,13 @@ test_broker_account.__test__ = False  # not a pytest test despite the name
 def set_enabled(account: BrokerAccount, enabled: bool) -> BrokerAccount:
     account.enabled = enabled
     account.save(update_fields=["enabled", "updated_at"])
+    if account.kind == BrokerAccount.Kind.BRIDGE:
+        from bridges.services import ensure_instance_for_account, release_instance_for_account
+
+        if enabled:
+            ensure_instance_for_account(account)
+        else:
+            release_instance_for_account(account)
     return account
 
 
@@ -307,3 +324,58 @@ def rotate_credentials_key() -> int:
 def paper_cash(account: BrokerAccount) -> dict[str, Decimal]:
     state = PaperAccountState.objects.filter(account=account).values_list("state", flat=True).first() or {}
     return {k: Decimal(v) for k, v in (state.get("cash") or {}).items()}
+
+
+# ---------------------------------------------------------------------------------- paper matching
+
+_TIMEFRAME_MINUTES = {"D": 1440, "W": 10080, "M": 43200}
+
+
+def _timeframe_minutes(timeframe: str) -> int:
+    if timeframe.isdigit():
+        return int(timeframe)
+    number, unit = timeframe[:-1] or "1", timeframe[-1].upper()
+    return int(number) * _TIMEFRAME_MINUTES.get(unit, 10**9)
+
+
+def match_resting_paper_orders(*, max_bars: int = 1000) -> int:
+    """Replay newly stored bars through every paper account of the current schema that has resting
+    orders, so limit and stop orders fill when the market crosses them. Uses the finest stored
+    timeframe of each symbol and only bars that opened after the order was placed (or after the last
+    bar already matched). Returns the number of orders that changed."""
+    from backtests.marketdata.models import MarketSeries, OHLCVBar
+    from brokers.core.paper import Bar as PaperBar
+
+    from .models import PaperOrder
+    from .paper_store import OPEN_STATUSES
+
+    changed = 0
+    accounts = BrokerAccount.objects.filter(
+        kind=BrokerAccount.Kind.PAPER, enabled=True, paper_orders__status__in=OPEN_STATUSES
+    ).distinct()
+    for account in accounts:
+        broker = DbPaperBroker(account)
+        state_row = PaperAccountState.objects.get(account=account)
+        cursors = dict(state_row.bar_cursors or {})
+        open_orders = PaperOrder.objects.filter(account=account, status__in=OPEN_STATUSES)
+        oldest: dict[str, dt.datetime] = {}
+        for symbol, created in open_orders.values_list("symbol", "created_at"):
+            oldest[symbol] = min(created, oldest.get(symbol, created))
+        for symbol, since in oldest.items():
+            series = sorted(MarketSeries.objects.filter(symbol=symbol), key=lambda s: _timeframe_minutes(s.timeframe))
+            if not series:
+                continue
+            bars = OHLCVBar.objects.filter(series=series[0]).order_by("time")
+            cursor = cursors.get(symbol)
+            if cursor:
+                bars = bars.filter(time__gt=dt.datetime.fromisoformat(cursor))
+            bars = bars.filter(time__gte=since)[:max_bars]
+            for bar in bars:
+                price = PaperBar(
+                    Decimal(str(bar.open)), Decimal(str(bar.high)), Decimal(str(bar.low)), Decimal(str(bar.close)),
+                    Decimal(str(bar.volume)), bar.time,
+                )
+                changed += len(broker.process_bar(symbol, price))
+                cursors[symbol] = bar.time.isoformat()
+        PaperAccountState.objects.filter(pk=state_row.pk).update(bar_cursors=cursors)
+    return changed

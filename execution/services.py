@@ -22,7 +22,7 @@ from brokers.core.errors import BrokerError, OrderNotFound, SymbolError
 from brokers.core.models import OrderRequest, OrderResult, OrderStatus, OrderType, Side
 from brokers.core.symbols import parse_tradingview
 
-from . import brokerage, risk
+from . import brokerage, live, risk
 from .models import AccountExecution, AuditEvent, Fill, Order, OrderEvent, SignalRecord
 from .signals import (
     AccountRoute,
@@ -207,11 +207,11 @@ def dispatch_signal(record: SignalRecord) -> list[AccountExecution]:
     routes = [route_from_json(r) for r in record.payload["routes"]]
     shares = _allocation_shares(record, routes)
     executions = []
-    for route in routes:
+    for route, route_json in zip(routes, record.payload["routes"], strict=True):
         execution, _ = AccountExecution.objects.get_or_create(
             signal=record,
             broker_account_id=route.account_id,
-            defaults={"route": record.payload["routes"][routes.index(route)], "allocation_share": shares.get(route.account_id)},
+            defaults={"route": route_json, "allocation_share": shares.get(route.account_id)},
         )
         executions.append(execution)
     SignalRecord.objects.filter(pk=record.pk).update(status=SignalRecord.Status.DISPATCHED)
@@ -461,6 +461,12 @@ def _resume(execution: AccountExecution, order: Order, service: BrokerService, c
             _send(execution, order, service, resend=True)
         else:
             apply_result(order, result, message="found at the broker after an unknown outcome")
+    elif order.state in (Order.State.ACKNOWLEDGED, Order.State.PARTIALLY_FILLED):
+        try:  # a crash between two recorded steps: catch up with the broker now rather than at the next sync
+            apply_result(order, service.get_order(client_order_id=order.client_order_id,
+                                                  symbol=parse_tradingview(order.symbol)))
+        except OrderNotFound:
+            logger.warning("acknowledged order %s is unknown to the broker", order.client_order_id)
     return "placed"
 
 
@@ -667,17 +673,21 @@ def sync_open_orders(limit: int = 500) -> int:
     return changed
 
 
-def requeue_stuck_executions(older_than: dt.timedelta = dt.timedelta(seconds=30)) -> int:
-    """Re-enqueue jobs a dead worker left behind (and signals dispatched before a crash). Idempotent."""
+def requeue_stuck_executions(older_than: dt.timedelta = dt.timedelta(seconds=60), limit: int = 1000) -> int:
+    """Re-enqueue jobs a dead worker left behind (and signals dispatched before a crash). Idempotent.
+
+    A re-enqueued job is stamped, so a long but healthy backlog is not re-enqueued on every sweep.
+    """
     cutoff = timezone.now() - older_than
-    for record in SignalRecord.objects.filter(status=SignalRecord.Status.RECEIVED, created_at__lt=cutoff):
+    for record in SignalRecord.objects.filter(status=SignalRecord.Status.RECEIVED, created_at__lt=cutoff)[:limit]:
         dispatch_signal(record)
     stuck = list(
         AccountExecution.objects.filter(
             status__in=[AccountExecution.Status.PENDING, AccountExecution.Status.RUNNING], updated_at__lt=cutoff
-        ).values_list("pk", flat=True)
+        ).values_list("pk", flat=True)[:limit]
     )
     if stuck:
+        AccountExecution.objects.filter(pk__in=stuck).update(updated_at=timezone.now())
         schema = connection.schema_name
         transaction.on_commit(lambda: enqueue_executions(schema, stuck))
     return len(stuck)
@@ -689,20 +699,16 @@ def requeue_stuck_executions(older_than: dt.timedelta = dt.timedelta(seconds=30)
 def _push_order(order: Order, *, insert: bool = False) -> None:
     """Live update of open pages: a new row on the orders page, or the row replaced where it is shown."""
     try:
-        from fourpass.realtime import push_to_user
-
         html = render_to_string("execution/partials/order_row.html", {"order": order, "oob": True, "insert": insert})
-        push_to_user(connection.schema_name, order.owner_id, "order",
+        live.push(connection.schema_name, order.owner_id, "order",
                      {"id": order.pk, "state": order.state, "client_order_id": order.client_order_id,
                       "filled_quantity": str(order.filled_quantity)}, html=html)
     except Exception:  # live updates are best effort; the database is the record
-        logger.debug("push of order %s failed", order.pk, exc_info=True)
+        logger.warning("push of order %s failed", order.pk, exc_info=True)
 
 
 def _push_signal(record: SignalRecord) -> None:
     try:
-        from fourpass.realtime import push_to_user
-
-        push_to_user(connection.schema_name, record.owner_id, "signal", {"id": record.pk, "status": record.status})
+        live.push(connection.schema_name, record.owner_id, "signal", {"id": record.pk, "status": record.status})
     except Exception:
-        logger.debug("push of signal %s failed", record.pk, exc_info=True)
+        logger.warning("push of signal %s failed", record.pk, exc_info=True)

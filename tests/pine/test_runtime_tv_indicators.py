@@ -13,15 +13,15 @@ import html
 import math
 import re
 from functools import cache
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from strategies.pine.runtime.broker import SymbolInfo
 from strategies.pine.runtime.engine import Bars, run_backtest
+from tests.tv_reference import TA
 
-REF = Path("/work/shared/tv-reference/ta")
+REF = TA
 EURUSD = SymbolInfo(ticker="OANDA:EURUSD", mintick=0.00001, type="forex", timezone="America/New_York",
                     session_start="1700")
 WARMUP = 0

@@ -883,10 +883,20 @@ def _strategy_order(script: Script, node: ir.BuiltinCall, env: _Env) -> Fn:
     return strategy_call
 
 
+_RISK_METHODS = {
+    "strategy.risk.allow_entry_in": "risk_allow_entry_in",
+    "strategy.risk.max_cons_loss_days": "risk_max_cons_loss_days",
+    "strategy.risk.max_drawdown": "risk_max_drawdown",
+    "strategy.risk.max_intraday_filled_orders": "risk_max_intraday_filled_orders",
+    "strategy.risk.max_intraday_loss": "risk_max_intraday_loss",
+    "strategy.risk.max_position_size": "risk_max_position_size",
+}
+
+
 def _risk(script: Script, node: ir.BuiltinCall, env: _Env) -> Fn:
     emu = script.emu
-    attr = "risk_" + node.name.rsplit(".", 1)[1]
-    method = getattr(emu, attr, None) if emu is not None and script.context == "chart" else None
+    attr = _RISK_METHODS.get(node.name)
+    method = getattr(emu, attr, None) if attr and emu is not None and script.context == "chart" else None
     if method is None:
         return _const(NA)
     accepted = list(inspect.signature(method).parameters)
@@ -1051,6 +1061,3 @@ _HANDLERS: dict[str, Callable[[Script, ir.BuiltinCall, _Env], Fn]] = {
     "array.new": _array_new_typed,
     **{name: _strategy_order for name in _EMU_METHODS},
 }
-
-# silence "imported but unused" for names re-exported for handlers defined elsewhere
-_UNUSED = (PineMatrix,)
