@@ -10,9 +10,12 @@ from execution.models import AccountExecution
 
 
 @pytest.fixture(autouse=True)
-def brokers_app_accounts(monkeypatch):
-    """Orders go to brokers.BrokerAccount (the persisted paper broker), not the execution tests' fake."""
+def brokers_app_accounts(monkeypatch, settings):
+    """Orders go to brokers.BrokerAccount (the persisted paper broker), not the execution tests' fake; the
+    webhook intake runs on the test's thread, inside its transaction."""
     monkeypatch.delenv("FOURPASS_ACCOUNT_PROVIDER", raising=False)
+    settings.EXECUTION_ACCOUNT_PROVIDER = ""
+    settings.WEBHOOK_INTAKE_THREADS = 0
 
 
 @pytest.fixture
