@@ -1,0 +1,47 @@
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fourpass.settings")
+django_asgi_app = get_asgi_application()
+
+from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.db import database_sync_to_async  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.urls import path  # noqa: E402
+
+from .consumers import EventsConsumer  # noqa: E402
+
+
+class TenantFromHostMiddleware:
+    """Set scope['schema_name'] from the Host header, so sessions and users resolve in the right tenant."""
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    async def __call__(self, scope, receive, send):
+        headers = dict(scope.get("headers") or [])
+        host = headers.get(b"host", b"").decode("latin-1").split(":")[0]
+        scope = dict(scope, schema_name=await _schema_for_host(host))
+        return await self.inner(scope, receive, send)
+
+
+@database_sync_to_async
+def _schema_for_host(host: str) -> str | None:
+    from .tenancy import tenant_for_host
+
+    tenant = tenant_for_host(host)
+    return tenant.schema_name if tenant else None
+
+
+websocket_urlpatterns = [path("ws/events/", EventsConsumer.as_asgi())]
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_asgi_app,
+        "websocket": AllowedHostsOriginValidator(
+            TenantFromHostMiddleware(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
+        ),
+    }
+)
