@@ -374,7 +374,7 @@ def broker_position(deployment: Deployment, route: AccountRoute) -> Decimal:
             logger.debug("closing broker service failed", exc_info=True)
 
 
-def reconcile(deployment: Deployment, traded: Decimal | None = None) -> str | None:
+def reconcile(deployment: Deployment, traded: Decimal | None = None, *, log: bool = True) -> str | None:
     """Compare each account's position with what the deployment traded. A description of the mismatch, or None.
 
     Nothing is corrected: the caller pauses the deployment and the user decides."""
@@ -398,7 +398,7 @@ def reconcile(deployment: Deployment, traded: Decimal | None = None) -> str | No
                             f"{expected.normalize():f}")
     if problems:
         return "; ".join(problems)
-    if checked:
+    if checked and log:
         record_event(deployment, DeploymentEvent.Kind.RECONCILED,
                      f"{checked} account(s) match the traded position {traded.normalize():f}")
     return None
@@ -611,7 +611,7 @@ def dispatch_pending(deployment_id: int) -> int:
                     deployment.save()
                 continue
             if deployment.status == Deployment.Status.RUNNING and _previous_signals_settled(deployment):
-                mismatch = reconcile(deployment, Decimal(row.commands[0]["position_before"]))
+                mismatch = reconcile(deployment, Decimal(row.commands[0]["position_before"]), log=False)
                 if mismatch:
                     _skip_row(row, f"position mismatch: {mismatch}")
                     _pause(deployment, f"position mismatch: {mismatch}", kind=DeploymentEvent.Kind.MISMATCH)
