@@ -1,6 +1,8 @@
 """Bars that closed while the runner was down are processed in order; stale signals are skipped with a reason
 by default, or traded when the user chose to catch up."""
 
+import itertools
+
 from execution.models import Order
 from execution.native import services
 from execution.native.models import DeploymentEvent, DeploymentSignal
@@ -61,7 +63,7 @@ def test_catch_up_policy_trades_every_missed_signal_in_order(in_retail, trader):
     assert Order.objects.filter(execution__signal__deployment_id=deployment.pk).count() == 5
     # alternate buy / close: the sides alternate in bar order
     sides = [side for side, _ in broker_orders(deployment)]
-    assert all(a != b for a, b in zip(sides, sides[1:], strict=False))
+    assert all(a != b for a, b in itertools.pairwise(sides))
 
 
 def test_a_skipped_stale_entry_leaves_the_traded_position_unchanged(in_retail, trader):

@@ -9,7 +9,14 @@ from execution.native.feeds.replay import ReplayFeed
 from execution.native.selectors import symbol_info_for
 from strategies.pine import compile_source
 from strategies.pine.runtime.engine import run_backtest
-from tests.native.factories import PERP, deploy, goog_bars_hourly, make_paper_account, make_series, make_version
+from tests.native.factories import (
+    PERP,
+    deploy,
+    goog_bars_hourly,
+    make_paper_account,
+    make_series,
+    make_version,
+)
 from tests.native.support import broker_orders, expected_orders, replay
 
 WARMUP = 148  # + 2,000 replayed bars = GOOG's 2,148
