@@ -469,8 +469,9 @@ class _StepFailed(Exception):
 
 def _advance_one_atomic(deployment_id: int, bar: tuple, age: int, result: AdvanceResult) -> bool:
     with transaction.atomic():
-        deployment = Deployment.objects.select_for_update().select_related("series", "strategy_version").get(
-            pk=deployment_id)
+        # of=self: lock the deployment row only, not the series/version rows other deployments share
+        deployment = Deployment.objects.select_for_update(of=("self",)).select_related(
+            "series", "strategy_version").get(pk=deployment_id)
         if deployment.status != Deployment.Status.RUNNING:
             return False
         if deployment.last_bar_time is not None and bar[0] <= _ms(deployment.last_bar_time):
@@ -647,7 +648,7 @@ def _pause(deployment: Deployment, reason: str, *, kind: str = DeploymentEvent.K
 
 
 def _locked(deployment: Deployment) -> Deployment:
-    return Deployment.objects.select_for_update().select_related("series").get(pk=deployment.pk)
+    return Deployment.objects.select_for_update(of=("self",)).select_related("series").get(pk=deployment.pk)
 
 
 def pause_deployment(deployment: Deployment, user, reason: str = "paused by the user") -> Deployment:
