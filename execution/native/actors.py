@@ -20,3 +20,11 @@ def step_deployment_job(deployment_id: int) -> None:
 def catch_up() -> None:
     """Start, step and dispatch whatever a dead worker or a lost message left behind, in every tenant."""
     services.catch_up_all()
+
+
+@platform_actor(actor_name="native.poll_feeds", max_retries=0, time_limit=120_000)
+def poll_feeds() -> None:
+    """Fetch closed bars for every series a running deployment trades; storing them triggers the steps."""
+    from .feeds.registry import poll_series
+
+    poll_series(services.live_series_ids())

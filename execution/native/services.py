@@ -766,6 +766,17 @@ def on_bars_stored(series_id: int) -> int:
     return enqueued
 
 
+def live_series_ids() -> list[int]:
+    """Series with at least one running deployment, in any tenant."""
+    from django_tenants.utils import schema_context
+
+    ids: set[int] = set()
+    for schema in tenant_schemas():
+        with schema_context(schema):
+            ids.update(Deployment.objects.filter(status=Deployment.Status.RUNNING).values_list("series_id", flat=True))
+    return sorted(ids)
+
+
 def catch_up_all() -> int:
     """The periodic safety net: start deployments left in "starting", step every running one behind its data,
     dispatch outbox rows a dead worker left pending."""
