@@ -10,7 +10,7 @@ NAVIGATION = [
     ("Backtests", "backtests:list"),
     ("Accounts", "brokers:list"),
     ("Webhooks", "webhooks:list"),
-    ("Deployments", "execution:deployments"),
+    ("Deployments", "native:list"),
     ("Bridges", "bridges:list"),
 ]
 

@@ -50,6 +50,7 @@ TENANT_APPS = [
     "strategies",
     "backtests",
     "execution",
+    "execution.native",
     "webhooks",
     "brokers",
     "execution.trading",
