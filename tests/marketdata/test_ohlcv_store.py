@@ -81,3 +81,10 @@ def test_without_timescaledb_no_hypertable_sql_is_issued(monkeypatch):
     with connection.schema_editor(collect_sql=True) as editor:
         editor.create_model(OHLCVBar)
     assert not any("hypertable" in s for s in editor.collected_sql)
+
+
+def test_deleting_a_series_deletes_its_bars():
+    series = get_or_create_series("TEST:GONE", "60")
+    upsert_bars(series, bars(3))
+    series.delete()
+    assert not OHLCVBar.objects.filter(series_id=series.pk).exists()

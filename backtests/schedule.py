@@ -1,0 +1,1 @@
+PERIODIC = [(30, "backtests.actors:fail_stale_backtests")]
