@@ -1,8 +1,12 @@
 from django.urls import path
 
-from fourpass.sections import section_page
+from . import views
 
 app_name = "brokers"
 urlpatterns = [
-    path("", section_page("Broker accounts", "Paper and live trading accounts."), name="list"),
+    path("", views.account_list, name="list"),
+    path("new/", views.account_create, name="create"),
+    path("<int:pk>/", views.account_edit, name="edit"),
+    path("<int:pk>/test/", views.account_test, name="test"),
+    path("<int:pk>/toggle/", views.account_toggle, name="toggle"),
 ]

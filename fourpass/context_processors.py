@@ -9,7 +9,7 @@ NAVIGATION = [
     ("Backtests", "backtests:list"),
     ("Accounts", "brokers:list"),
     ("Webhooks", "webhooks:list"),
-    ("Deployments", "execution:deployments"),
+    ("Deployments", "native:list"),
     ("Bridges", "bridges:list"),
 ]
 

@@ -43,12 +43,14 @@ SHARED_APPS = [
     "channels",
     "backtests.marketdata",
     "bridges",
+    "webhooks.routing",
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
     "strategies",
     "backtests",
     "execution",
+    "execution.native",
     "webhooks",
     "brokers",
 ]

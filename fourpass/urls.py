@@ -15,6 +15,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("strategies/", include("strategies.urls")),
     path("backtests/", include("backtests.urls")),
+    path("deployments/", include("execution.native.urls")),
     path("deployments/", include("execution.urls")),
     path("webhooks/", include("webhooks.urls")),
     path("brokers/", include("brokers.urls")),

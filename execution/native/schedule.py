@@ -1,0 +1,1 @@
+PERIODIC = [(15, "execution.native.actors:catch_up")]

@@ -1,0 +1,786 @@
+"""Native deployments: create, start (warm-up + reconciliation), advance bar by bar, dispatch, control.
+
+Flow of one bar (``advance_deployment``), under a per-deployment advisory lock (one step at a time):
+
+1. In ONE transaction: step the compiled strategy by the bar, write the runner state, the last processed bar
+   time and an outbox row (``DeploymentSignal``) with the bar's broker commands. A crash before the commit
+   loses nothing (the bar is simply processed again); a crash after it re-sends nothing (the state says the
+   bar is done).
+2. ``dispatch_pending`` hands pending outbox rows, in order, to the execution core (``submit_signal``), with
+   the idempotency key ``native:<deployment>:<bar time ms>``; the core derives client order ids from it, the
+   account and the command index, so a dispatch repeated after a crash never places a second order.
+
+Missed bars are processed in order; a signal more than ``max_signal_age_bars`` bars old when it is produced
+is skipped with the reason recorded (``stale_policy="skip"``, the default) or still traded (``"trade"``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+
+from django.db import connection, transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from accounts import services as account_services
+from brokers.core.symbols import parse_tradingview
+from execution import brokerage
+from execution import services as execution_services
+from execution.models import SignalRecord
+from execution.risk import kill_switch_reason
+from execution.signals import (
+    AccountRoute,
+    Action,
+    Command,
+    DriftPolicy,
+    PositionHint,
+    Signal,
+    SignalSource,
+    SizingMode,
+    route_from_json,
+)
+from execution.sizing import Skip, resolve_symbol
+from strategies.pine.compiler import CompileResult
+from strategies.pine.runtime.engine import ensure_compiled, resolve_inputs
+
+from . import selectors
+from .engine import DeploymentRunner, to_decimal
+from .models import Deployment, DeploymentEvent, DeploymentSignal
+
+logger = logging.getLogger(__name__)
+
+LOCK_NAMESPACE = 7102
+BATCH = 500
+ZERO = Decimal(0)
+
+
+class DeploymentError(Exception):
+    """A user-facing reason why a deployment cannot be created or controlled."""
+
+
+# Test seam for the crash tests: called with a point name ("stepped", "persisted", "dispatched"); raising
+# there simulates a worker dying at that point. None in production.
+fault_hook: Callable[[str], None] | None = None
+
+
+def _fault(point: str) -> None:
+    if fault_hook is not None:
+        fault_hook(point)
+
+
+# ----------------------------------------------------------------------------- compile / runners
+
+
+@lru_cache(maxsize=64)
+def _compile(version_id: int, source: str) -> CompileResult:
+    return ensure_compiled(source, f"version-{version_id}.pine")
+
+
+def compiled_for(deployment: Deployment) -> CompileResult:
+    version = deployment.strategy_version
+    return _compile(version.pk, version.source)
+
+
+# Runners kept in memory between steps of the same worker: (schema, deployment id) -> runner. A cached runner
+# is used only when its last bar equals the persisted one; otherwise the persisted state wins.
+_RUNNERS: dict[tuple[str, int], DeploymentRunner] = {}
+_MAX_CACHED = 256
+
+
+def forget_runners() -> None:
+    """Drop in-memory runners (what a worker restart does)."""
+    _RUNNERS.clear()
+
+
+def _ms(moment: dt.datetime | None) -> int | None:
+    return None if moment is None else int(moment.timestamp() * 1000)
+
+
+def _from_ms(ms: int) -> dt.datetime:
+    return dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC)
+
+
+def _runner_for(deployment: Deployment) -> DeploymentRunner:
+    key = (connection.schema_name, deployment.pk)
+    cached = _RUNNERS.get(key)
+    if cached is not None and cached.last_time_ms == _ms(deployment.last_bar_time):
+        return cached
+    runner = DeploymentRunner.from_state(
+        compiled_for(deployment), selectors.symbol_info_for(deployment.series), deployment.timeframe,
+        deployment.inputs, bytes(deployment.state), deployment.book, initial_capital=deployment.initial_capital)
+    if len(_RUNNERS) >= _MAX_CACHED:
+        _RUNNERS.pop(next(iter(_RUNNERS)))
+    _RUNNERS[key] = runner
+    return runner
+
+
+# ----------------------------------------------------------------------------- events / pushes
+
+
+def record_event(deployment: Deployment, kind: str, message: str, *, data: Any = None, actor=None,
+                 bar_time: dt.datetime | None = None) -> DeploymentEvent:
+    event = DeploymentEvent.objects.create(deployment=deployment, kind=kind, message=message[:500], data=data,
+                                           actor=actor, bar_time=bar_time)
+    schema = connection.schema_name
+    transaction.on_commit(lambda: _push_event(schema, deployment, event))
+    return event
+
+
+def _push_event(schema: str, deployment: Deployment, event: DeploymentEvent) -> None:
+    try:
+        from fourpass.realtime import push_to_user
+
+        html = render_to_string("native/partials/event_row.html", {"event": event, "oob": True})
+        push_to_user(schema, deployment.owner_id, "deployment_event",
+                     {"deployment": deployment.pk, "kind": event.kind, "message": event.message}, html=html)
+    except Exception:  # live updates are best effort; the database is the record
+        logger.debug("push of deployment event %s failed", event.pk, exc_info=True)
+
+
+def _push_status(deployment: Deployment) -> None:
+    schema = connection.schema_name
+
+    def push() -> None:
+        try:
+            from fourpass.realtime import push_to_user
+
+            html = render_to_string("native/partials/deployment_card.html", {"d": deployment, "oob": True})
+            push_to_user(schema, deployment.owner_id, "deployment",
+                         {"id": deployment.pk, "status": deployment.status,
+                          "last_bar_time": deployment.last_bar_time.isoformat() if deployment.last_bar_time else None,
+                          "position": str(deployment.strategy_position), "net_profit": str(deployment.net_profit)},
+                         html=html)
+        except Exception:
+            logger.debug("push of deployment %s failed", deployment.pk, exc_info=True)
+
+    transaction.on_commit(push)
+
+
+# ----------------------------------------------------------------------------- create
+
+
+@dataclass(frozen=True, slots=True)
+class DeploymentSpec:
+    name: str
+    strategy_version_id: int
+    series_id: int
+    routes: tuple[AccountRoute, ...]
+    mode: str = Deployment.Mode.PAPER
+    inputs: dict | None = None
+    timeframe: str | None = None
+    stale_policy: str = Deployment.StalePolicy.SKIP
+    max_signal_age_bars: int = 1
+    max_orders_per_day: int | None = None
+    max_position: Decimal | None = None
+    warmup_bars: int = 5000
+    initial_capital: float | None = None
+    confirm_live: bool = False
+
+
+def _route_json(route: AccountRoute) -> dict:
+    from dataclasses import asdict
+
+    from execution.signals import _jsonable
+
+    return _jsonable(asdict(route))
+
+
+def create_deployment(user, spec: DeploymentSpec, *, start: bool = True) -> Deployment:
+    """Validate and create a deployment, then enqueue its start (warm-up). Raises DeploymentError,
+    accounts.services.PlanLimitExceeded."""
+    from backtests.marketdata.models import MarketSeries
+    from strategies.models import StrategyVersion
+
+    version = StrategyVersion.objects.select_related("strategy").filter(pk=spec.strategy_version_id).first()
+    if version is None or version.strategy.owner_id != user.pk:
+        raise DeploymentError("strategy version not found")
+    series = MarketSeries.objects.filter(pk=spec.series_id).first()
+    if series is None:
+        raise DeploymentError("market series not found")
+    timeframe = spec.timeframe or series.timeframe
+    if timeframe != series.timeframe:
+        raise DeploymentError(f"{series.symbol} is stored at timeframe {series.timeframe}; deploy on that timeframe")
+    try:
+        compiled = _compile(version.pk, version.source)
+    except Exception as error:
+        raise DeploymentError(f"the strategy does not compile: {error}") from error
+    if compiled.declaration is None or compiled.declaration.kind != "strategy":
+        raise DeploymentError("only strategy() scripts can be deployed (this script is an indicator)")
+    try:
+        resolve_inputs(compiled, spec.inputs)
+    except ValueError as error:
+        raise DeploymentError(f"invalid inputs: {error}") from error
+    if not spec.routes:
+        raise DeploymentError("choose at least one broker account")
+    live = spec.mode == Deployment.Mode.LIVE
+    for route in spec.routes:
+        try:
+            account = brokerage.get_account(route.account_id)
+        except brokerage.AccountUnavailable as error:
+            raise DeploymentError(str(error)) from error
+        if account.owner_id != user.pk:
+            raise DeploymentError(f"broker account {route.account_id} is not yours")
+        account_live = _is_live_account(route.account_id)
+        if live != account_live:
+            raise DeploymentError(
+                f"account {account.name} is a {'live' if account_live else 'paper'} account; a {spec.mode} "
+                "deployment needs " + ("live accounts" if live else "paper accounts"))
+    if live:
+        account_services.check_live_trading_allowed(user)
+        if not spec.confirm_live:
+            raise DeploymentError("a live deployment trades real money: confirm it explicitly")
+    account_services.check_plan_limit(user, "max_native_deployments", selectors.active_count(user) + 1)
+    with transaction.atomic():
+        deployment = Deployment.objects.create(
+            owner=user, name=spec.name or f"{version.strategy.name} v{version.number} on {series.symbol}",
+            strategy_version=version, series=series, timeframe=timeframe, inputs=dict(spec.inputs or {}),
+            mode=spec.mode, routes=[_route_json(r) for r in spec.routes], stale_policy=spec.stale_policy,
+            max_signal_age_bars=spec.max_signal_age_bars, max_orders_per_day=spec.max_orders_per_day,
+            max_position=spec.max_position, warmup_bars=spec.warmup_bars, initial_capital=spec.initial_capital,
+        )
+        record_event(deployment, DeploymentEvent.Kind.CREATED,
+                     f"created ({spec.mode}) on {series.symbol} {timeframe} for {len(spec.routes)} account(s)",
+                     actor=user, data={"live_confirmed": bool(spec.confirm_live) if live else None})
+        if start:
+            schema = connection.schema_name
+            transaction.on_commit(lambda: _enqueue_start(schema, deployment.pk))
+    return deployment
+
+
+def _is_live_account(account_id: int) -> bool:
+    from brokers.models import BrokerAccount
+
+    account = BrokerAccount.objects.filter(pk=account_id).first()
+    if account is not None:
+        return bool(account.is_live)
+    return not brokerage.get_account(account_id).is_paper
+
+
+def _enqueue_start(schema: str, deployment_id: int) -> None:
+    from .actors import start_deployment_job
+
+    try:
+        start_deployment_job.send(schema, deployment_id)
+    except Exception:
+        logger.exception("could not enqueue the start of deployment %s; the catch-up will start it", deployment_id)
+
+
+# ----------------------------------------------------------------------------- locking
+
+
+class _Lock:
+    """A session advisory lock per deployment: one runner step (or start) at a time."""
+
+    def __init__(self, deployment_id: int) -> None:
+        self.deployment_id = deployment_id
+        self.held = False
+
+    def __enter__(self) -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [LOCK_NAMESPACE, self.deployment_id])
+            self.held = bool(cursor.fetchone()[0])
+        return self.held
+
+    def __exit__(self, *exc) -> None:
+        if self.held:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_NAMESPACE, self.deployment_id])
+
+
+# ----------------------------------------------------------------------------- start / reconcile
+
+
+def start_deployment(deployment_id: int) -> Deployment | None:
+    """Warm the strategy up on the stored history, reconcile the accounts, then run."""
+    with _Lock(deployment_id) as held:
+        if not held:
+            return None
+        deployment = Deployment.objects.select_related("series", "strategy_version").filter(pk=deployment_id).first()
+        if deployment is None or deployment.status != Deployment.Status.STARTING:
+            return deployment
+        history = selectors.history_bars(deployment.series_id, deployment.warmup_bars)
+        if not len(history):
+            return _fail(deployment, f"no stored bars for {deployment.series.symbol} {deployment.timeframe}")
+        try:
+            runner = DeploymentRunner.start(
+                compiled_for(deployment), selectors.symbol_info_for(deployment.series), deployment.timeframe,
+                deployment.inputs, history, initial_capital=deployment.initial_capital)
+        except Exception as error:
+            return _fail(deployment, f"warm-up failed: {error}")
+        with transaction.atomic():
+            _save_runner(deployment, runner)
+            deployment.started_at = timezone.now()
+            deployment.status = Deployment.Status.RUNNING
+            deployment.save()
+            _RUNNERS[(connection.schema_name, deployment.pk)] = runner
+            record_event(deployment, DeploymentEvent.Kind.STARTED,
+                         f"warmed up on {len(history)} bars up to {deployment.last_bar_time:%Y-%m-%d %H:%M} UTC; "
+                         f"strategy position after history {deployment.strategy_position.normalize():f} (not traded)")
+            mismatch = reconcile(deployment)
+            if mismatch:
+                _pause(deployment, f"position mismatch at start: {mismatch}", kind=DeploymentEvent.Kind.MISMATCH)
+            _push_status(deployment)
+        return deployment
+
+
+def _fail(deployment: Deployment, reason: str) -> Deployment:
+    deployment.status = Deployment.Status.FAILED
+    deployment.status_reason = reason[:500]
+    deployment.save(update_fields=["status", "status_reason", "updated_at"])
+    record_event(deployment, DeploymentEvent.Kind.FAILED, reason)
+    _push_status(deployment)
+    return deployment
+
+
+def _save_runner(deployment: Deployment, runner: DeploymentRunner) -> None:
+    emu = runner.runner.emu
+    deployment.state = runner.get_state()
+    deployment.book = runner.book_json()
+    deployment.last_bar_time = _from_ms(runner.last_time_ms)
+    deployment.bars_processed = runner.runner.bars_processed
+    deployment.strategy_position = to_decimal(emu.position_size)
+    deployment.traded_position = to_decimal(runner.book.traded_position)
+    deployment.net_profit = to_decimal(emu.netprofit)
+    deployment.open_profit = to_decimal(emu.openprofit)
+    deployment.closed_trades = int(emu.closedtrades)
+
+
+def _position_factor(route: AccountRoute) -> Decimal | None:
+    """Account position per unit of strategy position, when the sizing rule makes it knowable."""
+    if route.sizing.mode is SizingMode.AS_ALERT:
+        return Decimal(1)
+    if route.sizing.mode is SizingMode.MULTIPLIER:
+        return route.sizing.value
+    return None
+
+
+def broker_position(deployment: Deployment, route: AccountRoute) -> Decimal:
+    symbol = resolve_symbol(deployment.series.symbol, route)
+    if isinstance(symbol, Skip):
+        raise DeploymentError(symbol.reason)
+    service = brokerage.broker_for(route.account_id)
+    try:
+        return service.position_quantity(parse_tradingview(symbol))
+    finally:
+        try:
+            service.close()
+        except Exception:
+            logger.debug("closing broker service failed", exc_info=True)
+
+
+def reconcile(deployment: Deployment, traded: Decimal | None = None, *, log: bool = True) -> str | None:
+    """Compare each account's position with what the deployment traded. A description of the mismatch, or None.
+
+    Nothing is corrected: the caller pauses the deployment and the user decides."""
+    traded = deployment.traded_position if traded is None else traded
+    problems = []
+    checked = 0
+    for data in deployment.routes:
+        route = route_from_json(data)
+        factor = _position_factor(route)
+        if factor is None:
+            continue
+        try:
+            actual = broker_position(deployment, route)
+        except Exception as error:
+            problems.append(f"account {route.account_id}: position unavailable ({error})")
+            continue
+        expected = Decimal(str(deployment.baseline.get(str(route.account_id), "0"))) + factor * traded
+        checked += 1
+        if abs(actual - expected) > Decimal("1e-9"):
+            problems.append(f"account {route.account_id} holds {actual.normalize():f}, expected "
+                            f"{expected.normalize():f}")
+    if problems:
+        return "; ".join(problems)
+    if checked and log:
+        record_event(deployment, DeploymentEvent.Kind.RECONCILED,
+                     f"{checked} account(s) match the traded position {traded.normalize():f}")
+    return None
+
+
+# ----------------------------------------------------------------------------- advance
+
+
+@dataclass
+class AdvanceResult:
+    bars: int = 0
+    signals: int = 0
+    skipped: int = 0
+    locked: bool = False
+
+
+def advance_deployment(deployment_id: int, *, max_bars: int | None = None) -> AdvanceResult:
+    """Process every stored bar after the deployment's last one, in order, one transaction per bar."""
+    result = AdvanceResult()
+    with _Lock(deployment_id) as held:
+        if not held:
+            result.locked = True
+            return result
+        try:
+            _advance_locked(deployment_id, result, max_bars)
+        except BaseException:
+            _RUNNERS.pop((connection.schema_name, deployment_id), None)
+            raise
+    if result.bars:
+        dispatch_pending(deployment_id)
+    return result
+
+
+def _advance_locked(deployment_id: int, result: AdvanceResult, max_bars: int | None) -> None:
+    deployment = Deployment.objects.select_related("series", "strategy_version").get(pk=deployment_id)
+    if deployment.status != Deployment.Status.RUNNING:
+        return
+    bars, total = selectors.bars_after(deployment.series_id, deployment.last_bar_time, BATCH)
+    if total > 1:
+        record_event(deployment, DeploymentEvent.Kind.CATCH_UP,
+                     f"{total} bars to process since {deployment.last_bar_time:%Y-%m-%d %H:%M} UTC",
+                     data={"bars": total})
+    for index in range(len(bars)):
+        if max_bars is not None and result.bars >= max_bars:
+            return
+        bar = (int(bars.time_ms[index]), float(bars.open[index]), float(bars.high[index]), float(bars.low[index]),
+               float(bars.close[index]), float(bars.volume[index]))
+        age = total - 1 - index  # bars already closed after this one
+        if not _advance_one(deployment_id, bar, age, result):
+            return
+        _fault("persisted")
+        dispatch_pending(deployment_id)
+    if total > len(bars):
+        _advance_locked(deployment_id, result, max_bars)
+
+
+def _advance_one(deployment_id: int, bar: tuple, age: int, result: AdvanceResult) -> bool:
+    try:
+        return _advance_one_atomic(deployment_id, bar, age, result)
+    except _StepFailed as failure:
+        _fail(Deployment.objects.get(pk=deployment_id), str(failure))
+        return False
+
+
+class _StepFailed(Exception):
+    pass
+
+
+def _advance_one_atomic(deployment_id: int, bar: tuple, age: int, result: AdvanceResult) -> bool:
+    with transaction.atomic():
+        deployment = Deployment.objects.select_for_update().select_related("series", "strategy_version").get(
+            pk=deployment_id)
+        if deployment.status != Deployment.Status.RUNNING:
+            return False
+        if deployment.last_bar_time is not None and bar[0] <= _ms(deployment.last_bar_time):
+            return True  # already processed (a concurrent catch-up got here first)
+        runner = _runner_for(deployment)
+        bar_time = _from_ms(bar[0])
+        try:
+            outcome = runner.step(bar)
+        except Exception as error:
+            _RUNNERS.pop((connection.schema_name, deployment_id), None)
+            raise _StepFailed(f"runtime error on the bar of {bar_time:%Y-%m-%d %H:%M} UTC: {error}") from error
+        _fault("stepped")
+        for note in outcome.notes:
+            record_event(deployment, DeploymentEvent.Kind.NOTE, note, bar_time=bar_time)
+        for alert in outcome.alerts:
+            record_event(deployment, DeploymentEvent.Kind.ALERT, str(alert.get("message", ""))[:500] or "alert()",
+                         data=alert, bar_time=bar_time)
+        if outcome.commands:
+            _outbox(deployment, runner, outcome, bar_time, age, result)
+        _save_runner(deployment, runner)
+        deployment.save()
+        result.bars += 1
+        _push_status(deployment)
+    return True
+
+
+def _outbox(deployment: Deployment, runner: DeploymentRunner, outcome, bar_time: dt.datetime, age: int,
+            result: AdvanceResult) -> None:
+    commands = [c.to_json() for c in outcome.commands]
+    skip_reason = ""
+    stop_reason = ""
+    killed = kill_switch_reason(deployment.owner_id)
+    if killed:
+        skip_reason = killed
+    elif age > deployment.max_signal_age_bars and deployment.stale_policy == Deployment.StalePolicy.SKIP:
+        skip_reason = (f"stale: {age} newer bar(s) had already closed when this bar was processed "
+                       f"(limit {deployment.max_signal_age_bars})")
+    elif deployment.max_position is not None and any(
+            abs(c.position_after) > deployment.max_position for c in outcome.commands):
+        stop_reason = f"max position {deployment.max_position.normalize():f} would be exceeded"
+    elif deployment.max_orders_per_day is not None:
+        sent_today = _orders_sent_today(deployment)
+        if sent_today + len(commands) > deployment.max_orders_per_day:
+            stop_reason = f"max orders per day {deployment.max_orders_per_day} reached ({sent_today} sent today)"
+    sequence = deployment.next_sequence
+    deployment.next_sequence += 1
+    row = DeploymentSignal.objects.create(
+        deployment=deployment, sequence=sequence, bar_time=bar_time,
+        idempotency_key=f"native:{deployment.pk}:{_ms(bar_time)}", commands=commands,
+        status=DeploymentSignal.Status.SKIPPED if (skip_reason or stop_reason) else DeploymentSignal.Status.PENDING,
+        reason=(skip_reason or stop_reason)[:500],
+    )
+    summary = ", ".join(_describe(c) for c in outcome.commands)
+    if skip_reason or stop_reason:
+        # the broker will not trade these: the traded position stays where it was before the bar
+        runner.book.traded_position = float(outcome.commands[0].position_before)
+        result.skipped += 1
+        record_event(deployment, DeploymentEvent.Kind.SKIPPED, f"not sent ({row.reason}): {summary}",
+                     bar_time=bar_time, data={"signal": row.pk})
+    else:
+        result.signals += 1
+        record_event(deployment, DeploymentEvent.Kind.SIGNAL, summary, bar_time=bar_time, data={"signal": row.pk})
+    if killed:
+        _pause(deployment, killed, kind=DeploymentEvent.Kind.KILL_SWITCH)
+    if stop_reason:
+        deployment.status = Deployment.Status.STOPPED
+        deployment.status_reason = stop_reason[:500]
+        deployment.stopped_at = timezone.now()
+        record_event(deployment, DeploymentEvent.Kind.LIMIT, f"stopped: {stop_reason}", bar_time=bar_time)
+
+
+def _describe(command) -> str:
+    qty = "all" if command.quantity is None else f"{command.quantity.normalize():f}"
+    label = command.comment or command.order_id
+    return f"{command.action} {qty} ({label}){' at the close' if command.predicted else ''}"
+
+
+def _orders_sent_today(deployment: Deployment) -> int:
+    start = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
+    rows = DeploymentSignal.objects.filter(deployment=deployment, status=DeploymentSignal.Status.DISPATCHED,
+                                           dispatched_at__gte=start).values_list("commands", flat=True)
+    return sum(len(commands) for commands in rows)
+
+
+# ----------------------------------------------------------------------------- dispatch
+
+
+def _signal_for(deployment: Deployment, row: DeploymentSignal) -> Signal:
+    commands = []
+    for data in row.commands:
+        action = Action(data["action"])
+        commands.append(Command(
+            action=action, symbol=deployment.series.symbol,
+            quantity=None if data["quantity"] is None else Decimal(data["quantity"]),
+            reference_price=Decimal(data["reference_price"]),
+        ))
+    before = Decimal(row.commands[0]["position_before"])
+    after = Decimal(row.commands[-1]["position_after"])
+    return Signal(
+        source=SignalSource.NATIVE, owner_id=deployment.owner_id, idempotency_key=row.idempotency_key,
+        commands=tuple(commands), routes=tuple(route_from_json(r) for r in deployment.routes),
+        deployment_id=deployment.pk, signal_time=row.bar_time,
+        position_hint=PositionHint(market_position=_side_name(after), prev_market_position=_side_name(before),
+                                   market_position_size=abs(after)),
+        drift_policy=DriftPolicy.WARN,
+    )
+
+
+def _side_name(position: Decimal) -> str:
+    return "flat" if position == 0 else ("long" if position > 0 else "short")
+
+
+def _previous_signals_settled(deployment: Deployment) -> bool:
+    return not SignalRecord.objects.filter(deployment_id=deployment.pk).exclude(
+        status__in=[SignalRecord.Status.DONE, SignalRecord.Status.REJECTED]).exists()
+
+
+def dispatch_pending(deployment_id: int) -> int:
+    """Hand the deployment's pending outbox rows to the execution core, oldest first. Idempotent."""
+    sent = 0
+    for row_id in DeploymentSignal.objects.filter(deployment_id=deployment_id, status=DeploymentSignal.Status.PENDING
+                                                  ).order_by("sequence").values_list("pk", flat=True):
+        with transaction.atomic():
+            row = DeploymentSignal.objects.select_for_update(skip_locked=True).filter(pk=row_id).first()
+            if row is None or row.status != DeploymentSignal.Status.PENDING:
+                continue
+            deployment = Deployment.objects.select_related("series").get(pk=deployment_id)
+            if deployment.status not in (Deployment.Status.RUNNING, Deployment.Status.STOPPED) or (
+                    deployment.status == Deployment.Status.STOPPED and not row.idempotency_key.startswith(
+                        f"native:{deployment.pk}:stop")):
+                _skip_row(row, f"deployment is {deployment.status}")
+                continue
+            killed = kill_switch_reason(deployment.owner_id)
+            if killed:
+                _skip_row(row, killed)
+                if deployment.status == Deployment.Status.RUNNING:
+                    _pause(deployment, killed, kind=DeploymentEvent.Kind.KILL_SWITCH)
+                    deployment.save()
+                continue
+            if deployment.status == Deployment.Status.RUNNING and _previous_signals_settled(deployment):
+                mismatch = reconcile(deployment, Decimal(row.commands[0]["position_before"]), log=False)
+                if mismatch:
+                    _skip_row(row, f"position mismatch: {mismatch}")
+                    _pause(deployment, f"position mismatch: {mismatch}", kind=DeploymentEvent.Kind.MISMATCH)
+                    deployment.save()
+                    continue
+            record = execution_services.submit_signal(_signal_for(deployment, row))
+            row.status = DeploymentSignal.Status.DISPATCHED
+            row.signal_record_id = record.pk
+            row.dispatched_at = timezone.now()
+            row.save(update_fields=["status", "signal_record_id", "dispatched_at"])
+            sent += 1
+        _fault("dispatched")
+    return sent
+
+
+def _skip_row(row: DeploymentSignal, reason: str) -> None:
+    row.status = DeploymentSignal.Status.SKIPPED
+    row.reason = reason[:500]
+    row.save(update_fields=["status", "reason"])
+    record_event(row.deployment, DeploymentEvent.Kind.SKIPPED, f"signal #{row.sequence} not sent: {reason}",
+                 bar_time=row.bar_time, data={"signal": row.pk})
+
+
+# ----------------------------------------------------------------------------- controls
+
+
+def _pause(deployment: Deployment, reason: str, *, kind: str = DeploymentEvent.Kind.PAUSED, actor=None) -> None:
+    deployment.status = Deployment.Status.PAUSED
+    deployment.status_reason = reason[:500]
+    deployment.save(update_fields=["status", "status_reason", "updated_at"])
+    record_event(deployment, kind, f"paused: {reason}", actor=actor)
+    _push_status(deployment)
+
+
+def _locked(deployment: Deployment) -> Deployment:
+    return Deployment.objects.select_for_update().select_related("series").get(pk=deployment.pk)
+
+
+def pause_deployment(deployment: Deployment, user, reason: str = "paused by the user") -> Deployment:
+    with transaction.atomic():
+        locked = _locked(deployment)
+        if locked.status != Deployment.Status.RUNNING:
+            raise DeploymentError(f"a {locked.status} deployment cannot be paused")
+        _pause(locked, reason, actor=user)
+        for row in locked.signals.filter(status=DeploymentSignal.Status.PENDING):
+            _skip_row(row, "deployment paused before the signal was sent")
+    return locked
+
+
+def resume_deployment(deployment: Deployment, user, *, adopt_positions: bool = False) -> Deployment:
+    """Run again. Bars closed while paused are processed in order (stale signals skipped by policy).
+
+    ``adopt_positions``: the user accepts the accounts' current positions as held outside the strategy
+    (the baseline), after a mismatch."""
+    with transaction.atomic():
+        locked = _locked(deployment)
+        if locked.status != Deployment.Status.PAUSED:
+            raise DeploymentError(f"a {locked.status} deployment cannot be resumed")
+        if kill_switch_reason(locked.owner_id):
+            raise DeploymentError("the kill switch is engaged; release it first")
+        if adopt_positions:
+            baseline = {}
+            for data in locked.routes:
+                route = route_from_json(data)
+                factor = _position_factor(route)
+                if factor is None:
+                    continue
+                baseline[str(route.account_id)] = str(broker_position(locked, route) - factor * locked.traded_position)
+            locked.baseline = baseline
+            record_event(locked, DeploymentEvent.Kind.RECONCILED,
+                         f"positions adopted as held outside the strategy: {baseline}", actor=user)
+        else:
+            mismatch = reconcile(locked)
+            if mismatch:
+                raise DeploymentError(f"position mismatch: {mismatch}. Fix the account or adopt its position.")
+        locked.status = Deployment.Status.RUNNING
+        locked.status_reason = ""
+        locked.save()
+        record_event(locked, DeploymentEvent.Kind.RESUMED, "resumed", actor=user)
+        _push_status(locked)
+        schema = connection.schema_name
+        transaction.on_commit(lambda: enqueue_steps(schema, [locked.pk]))
+    return locked
+
+
+def stop_deployment(deployment: Deployment, user, *, flatten: bool = False) -> Deployment:
+    """Stop for good; with ``flatten``, close the position the deployment traded through the execution core."""
+    with transaction.atomic():
+        locked = _locked(deployment)
+        if locked.status == Deployment.Status.STOPPED and not flatten:
+            return locked
+        for row in locked.signals.filter(status=DeploymentSignal.Status.PENDING):
+            _skip_row(row, "deployment stopped before the signal was sent")
+        locked.status = Deployment.Status.STOPPED
+        locked.status_reason = "stopped by the user"
+        locked.stopped_at = timezone.now()
+        row = None
+        if flatten and locked.traded_position != 0:
+            traded = locked.traded_position
+            has_baseline = any(Decimal(str(v)) != 0 for v in locked.baseline.values())
+            sequence = locked.next_sequence
+            locked.next_sequence += 1
+            row = DeploymentSignal.objects.create(
+                deployment=locked, sequence=sequence, bar_time=locked.last_bar_time or timezone.now(),
+                idempotency_key=f"native:{locked.pk}:stop:{sequence}",
+                commands=[{"action": "exit", "quantity": str(abs(traded)) if has_baseline else None,
+                           "reference_price": "0", "event_index": 0, "order_id": "stop", "comment": "flatten on stop",
+                           "alert_message": None, "predicted": False, "position_before": str(traded),
+                           "position_after": "0"}])
+            locked.traded_position = ZERO
+        locked.save()
+        record_event(locked, DeploymentEvent.Kind.STOPPED,
+                     "stopped" + (f"; closing the traded position {traded.normalize():f}" if row else ""), actor=user)
+        _push_status(locked)
+    _RUNNERS.pop((connection.schema_name, locked.pk), None)
+    if row is not None:
+        dispatch_pending(locked.pk)
+    return locked
+
+
+# ----------------------------------------------------------------------------- triggers
+
+
+def enqueue_steps(schema: str, deployment_ids: list[int]) -> None:
+    from .actors import step_deployment_job
+
+    for deployment_id in deployment_ids:
+        try:
+            step_deployment_job.send(schema, deployment_id)
+        except Exception:
+            logger.exception("could not enqueue a step of deployment %s; the catch-up will run it", deployment_id)
+
+
+def tenant_schemas() -> list[str]:
+    from accounts.models import Organization
+
+    return list(Organization.objects.exclude(schema_name="public").values_list("schema_name", flat=True))
+
+
+def on_bars_stored(series_id: int) -> int:
+    """Called by the feeds after new closed bars of a series are stored: one step job per running deployment."""
+    from django_tenants.utils import schema_context
+
+    enqueued = 0
+    for schema in tenant_schemas():
+        with schema_context(schema):
+            ids = selectors.active_deployment_ids_for_series(series_id)
+        if ids:
+            enqueue_steps(schema, ids)
+            enqueued += len(ids)
+    return enqueued
+
+
+def catch_up_all() -> int:
+    """The periodic safety net: start deployments left in "starting", step every running one behind its data,
+    dispatch outbox rows a dead worker left pending."""
+    from django_tenants.utils import schema_context
+
+    from .actors import start_deployment_job
+
+    count = 0
+    for schema in tenant_schemas():
+        with schema_context(schema):
+            starting = list(Deployment.objects.filter(status=Deployment.Status.STARTING).values_list("pk", flat=True))
+            running = list(Deployment.objects.filter(status=Deployment.Status.RUNNING).values_list("pk", flat=True))
+            pending = set(DeploymentSignal.objects.filter(status=DeploymentSignal.Status.PENDING)
+                          .values_list("deployment_id", flat=True))
+        for deployment_id in starting:
+            start_deployment_job.send(schema, deployment_id)
+        enqueue_steps(schema, sorted(set(running) | pending))
+        count += len(starting) + len(running)
+    return count

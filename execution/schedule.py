@@ -1,0 +1,1 @@
+PERIODIC = [(15, "execution.actors:housekeeping")]

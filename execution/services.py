@@ -1,0 +1,681 @@
+"""The execution core. Every signal source (TradingView webhook, native runner, manual) calls
+``submit_signal(signal)``; per-account jobs (Dramatiq ``execution.actors.execute_account_job``) call
+``execute_account``. Orders are idempotent by a client order id derived from the signal's idempotency key,
+the account and the command index, so a retried or re-delivered job never places a second order.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+from dataclasses import asdict
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, connection, transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from brokers.core.base import BrokerService
+from brokers.core.errors import BrokerError, OrderNotFound, SymbolError
+from brokers.core.models import OrderRequest, OrderResult, OrderStatus, OrderType, Side
+from brokers.core.symbols import parse_tradingview
+
+from . import brokerage, risk
+from .models import AccountExecution, AuditEvent, Fill, Order, OrderEvent, SignalRecord
+from .signals import (
+    AccountRoute,
+    Action,
+    Command,
+    DriftPolicy,
+    Signal,
+    command_from_json,
+    position_hint_from_json,
+    route_from_json,
+)
+from .sizing import AccountFacts, OrderPlan, Skip, expected_drift, plan_order, resolve_symbol
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5
+ZERO = Decimal(0)
+BROKER_STATE = {
+    OrderStatus.QUEUED: Order.State.ACKNOWLEDGED,
+    OrderStatus.PENDING: Order.State.SUBMITTED,
+    OrderStatus.OPEN: Order.State.ACKNOWLEDGED,
+    OrderStatus.PARTIALLY_FILLED: Order.State.PARTIALLY_FILLED,
+    OrderStatus.FILLED: Order.State.FILLED,
+    OrderStatus.CANCELLED: Order.State.CANCELLED,
+    OrderStatus.REJECTED: Order.State.REJECTED,
+    OrderStatus.EXPIRED: Order.State.EXPIRED,
+}
+
+
+class RetryLater(Exception):
+    """A retryable broker failure; the job is re-run with back-off (bounded by MAX_ATTEMPTS)."""
+
+
+# ----------------------------------------------------------------------------- ids and audit
+
+
+def client_order_id_for(idempotency_key: str, account_id: int, command_index: int, suffix: str = "") -> str:
+    """Deterministic, 32 alphanumeric characters (fits Binance, OKX, Bybit, Gate and Alpaca)."""
+    digest = hashlib.sha256(f"{idempotency_key}|{account_id}|{command_index}|{suffix}".encode()).hexdigest()
+    return f"fp{digest[:30]}"
+
+
+def audit(
+    stage: str,
+    *,
+    signal: SignalRecord | None = None,
+    alert_id: int | None = None,
+    account_id: int | None = None,
+    order: Order | None = None,
+    message: str = "",
+    data: Any = None,
+) -> AuditEvent:
+    return AuditEvent.objects.create(
+        signal=signal,
+        alert_id=alert_id if alert_id is not None else (signal.alert_id if signal else None),
+        broker_account_id=account_id,
+        order=order,
+        stage=stage,
+        message=message[:500],
+        data=_jsonable(data),
+    )
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, Decimal | dt.datetime | dt.date):
+        return str(value)
+    if hasattr(value, "value") and isinstance(getattr(value, "value", None), str):
+        return value.value
+    if isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
+
+
+def result_as_json(result: OrderResult) -> dict[str, Any]:
+    return {
+        "client_order_id": result.client_order_id,
+        "broker_order_id": result.broker_order_id,
+        "status": result.status.value,
+        "quantity": str(result.quantity),
+        "filled_quantity": str(result.filled_quantity),
+        "average_price": None if result.average_price is None else str(result.average_price),
+        "fee": str(result.fee),
+        "reject_reason": result.reject_reason,
+        "fills": [
+            {"id": f.fill_id, "price": str(f.price), "quantity": str(f.quantity), "fee": str(f.fee)} for f in result.fills
+        ],
+    }
+
+
+# ----------------------------------------------------------------------------- signals
+
+
+def submit_signal(signal: Signal) -> SignalRecord:
+    """Record the signal once (by idempotency key) and dispatch it, or park it for manual approval.
+
+    Safe to call again with the same signal: the existing record is returned and nothing runs twice.
+    """
+    expires = timezone.now() + signal.approval_expires_after if signal.requires_approval else None
+    try:
+        with transaction.atomic():
+            record = SignalRecord.objects.create(
+                owner_id=signal.owner_id,
+                source=signal.source.value,
+                idempotency_key=signal.idempotency_key,
+                binding_id=signal.binding_id,
+                deployment_id=signal.deployment_id,
+                alert_id=signal.alert_id,
+                payload=signal.to_json(),
+                status=SignalRecord.Status.AWAITING_APPROVAL if signal.requires_approval else SignalRecord.Status.RECEIVED,
+                approval_expires_at=expires,
+            )
+    except IntegrityError:
+        existing = SignalRecord.objects.get(idempotency_key=signal.idempotency_key)
+        if existing.status == SignalRecord.Status.RECEIVED:
+            dispatch_signal(existing)  # a crash between create and dispatch: finish the job
+        return existing
+    if signal.requires_approval:
+        audit(AuditEvent.Stage.AWAITING_APPROVAL, signal=record, message=f"waiting for approval until {expires:%H:%M:%S} UTC")
+        _push_signal(record)
+        return record
+    dispatch_signal(record)
+    return record
+
+
+def approve_signal(record: SignalRecord, user) -> SignalRecord:
+    with transaction.atomic():
+        locked = SignalRecord.objects.select_for_update().get(pk=record.pk)
+        if locked.status != SignalRecord.Status.AWAITING_APPROVAL:
+            return locked
+        if locked.approval_expires_at and locked.approval_expires_at < timezone.now():
+            return _expire(locked)
+        locked.status = SignalRecord.Status.RECEIVED
+        locked.decided_by = user
+        locked.save(update_fields=["status", "decided_by"])
+        audit(AuditEvent.Stage.APPROVED, signal=locked, message=f"approved by {user}")
+    dispatch_signal(locked)
+    return locked
+
+
+def decline_signal(record: SignalRecord, user, reason: str = "declined") -> SignalRecord:
+    with transaction.atomic():
+        locked = SignalRecord.objects.select_for_update().get(pk=record.pk)
+        if locked.status != SignalRecord.Status.AWAITING_APPROVAL:
+            return locked
+        locked.status = SignalRecord.Status.REJECTED
+        locked.status_reason = reason[:300]
+        locked.decided_by = user
+        locked.save(update_fields=["status", "status_reason", "decided_by"])
+        audit(AuditEvent.Stage.DECLINED, signal=locked, message=f"declined by {user}: {reason}")
+    return locked
+
+
+def expire_approvals() -> int:
+    expired = 0
+    for record in SignalRecord.objects.filter(
+        status=SignalRecord.Status.AWAITING_APPROVAL, approval_expires_at__lt=timezone.now()
+    ):
+        with transaction.atomic():
+            locked = SignalRecord.objects.select_for_update().get(pk=record.pk)
+            if locked.status == SignalRecord.Status.AWAITING_APPROVAL:
+                _expire(locked)
+                expired += 1
+    return expired
+
+
+def _expire(record: SignalRecord) -> SignalRecord:
+    record.status = SignalRecord.Status.REJECTED
+    record.status_reason = "approval expired"
+    record.save(update_fields=["status", "status_reason"])
+    audit(AuditEvent.Stage.EXPIRED, signal=record, message="approval window expired; not executed")
+    return record
+
+
+def dispatch_signal(record: SignalRecord) -> list[AccountExecution]:
+    """Create one job per account route and enqueue them after commit (one account's failure is its own)."""
+    routes = [route_from_json(r) for r in record.payload["routes"]]
+    shares = _allocation_shares(record, routes)
+    executions = []
+    for route in routes:
+        execution, _ = AccountExecution.objects.get_or_create(
+            signal=record,
+            broker_account_id=route.account_id,
+            defaults={"route": record.payload["routes"][routes.index(route)], "allocation_share": shares.get(route.account_id)},
+        )
+        executions.append(execution)
+    SignalRecord.objects.filter(pk=record.pk).update(status=SignalRecord.Status.DISPATCHED)
+    audit(AuditEvent.Stage.DISPATCHED, signal=record, message=f"dispatched to {len(executions)} account(s)")
+    schema = connection.schema_name
+    pending = [e.pk for e in executions if e.status in (AccountExecution.Status.PENDING, AccountExecution.Status.RUNNING)]
+    transaction.on_commit(lambda: enqueue_executions(schema, pending))
+    return executions
+
+
+def enqueue_executions(schema: str, execution_ids: list[int]) -> None:
+    from .actors import execute_account_job
+
+    for execution_id in execution_ids:
+        try:
+            execute_account_job.send(schema, execution_id)
+        except Exception:  # Redis down: the sweeper re-enqueues pending jobs
+            logger.exception("could not enqueue execution %s; the sweeper will retry", execution_id)
+
+
+def _allocation_shares(record: SignalRecord, routes: list[AccountRoute]) -> dict[int, Decimal]:
+    mode = record.payload.get("allocation") or "per_account"
+    if mode == "weights":
+        total = sum((r.weight or ZERO for r in routes), ZERO)
+        return {r.account_id: (r.weight or ZERO) / total for r in routes} if total > 0 else {}
+    if mode == "equity":
+        equities = {}
+        for route in routes:
+            try:
+                equities[route.account_id] = account_equity(brokerage.broker_for(route.account_id), None) or ZERO
+            except Exception as error:  # an unreachable account gets no share; the others still trade
+                audit(AuditEvent.Stage.SKIPPED, signal=record, account_id=route.account_id,
+                      message=f"equity unavailable for allocation: {error}")
+                equities[route.account_id] = ZERO
+        total = sum(equities.values(), ZERO)
+        return {k: v / total for k, v in equities.items()} if total > 0 else {}
+    return {}
+
+
+# ----------------------------------------------------------------------------- per-account job
+
+
+def execute_account(execution_id: int) -> AccountExecution | None:
+    """Carry out every command of the signal on one account, in order. Re-runnable at any point."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [7001, execution_id])
+        if not cursor.fetchone()[0]:
+            return None  # another worker is on it
+    try:
+        return _execute_locked(execution_id)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [7001, execution_id])
+
+
+def _execute_locked(execution_id: int) -> AccountExecution | None:
+    execution = AccountExecution.objects.select_related("signal").filter(pk=execution_id).first()
+    if execution is None or execution.status in (AccountExecution.Status.DONE, AccountExecution.Status.SKIPPED,
+                                                 AccountExecution.Status.FAILED):
+        return execution
+    execution.attempts += 1
+    execution.status = AccountExecution.Status.RUNNING
+    execution.save(update_fields=["attempts", "status", "updated_at"])
+    record = execution.signal
+    route = route_from_json(execution.route)
+    commands = [command_from_json(c) for c in record.payload["commands"]]
+    try:
+        account = brokerage.get_account(route.account_id)
+        if account.owner_id != record.owner_id:
+            return _finish_execution(execution, AccountExecution.Status.SKIPPED, "account belongs to another user")
+        service = brokerage.broker_for(route.account_id)
+    except brokerage.AccountUnavailable as error:
+        return _finish_execution(execution, AccountExecution.Status.SKIPPED, str(error))
+    except BrokerError as error:
+        return _handle_broker_error(execution, error)
+    placed = skipped = 0
+    try:
+        for index, command in enumerate(commands):
+            outcome = _run_command(execution, record, route, service, index, command)
+            placed += outcome == "placed"
+            skipped += outcome == "skipped"
+    except BrokerError as error:
+        return _handle_broker_error(execution, error)
+    finally:
+        try:
+            service.close()
+        except Exception:
+            logger.debug("closing broker service failed", exc_info=True)
+    if placed == 0 and skipped:
+        return _finish_execution(execution, AccountExecution.Status.SKIPPED, execution.reason or "all commands skipped")
+    return _finish_execution(execution, AccountExecution.Status.DONE, execution.reason)
+
+
+def _finish_execution(execution: AccountExecution, status: str, reason: str) -> AccountExecution:
+    execution.status = status
+    execution.reason = (reason or "")[:500]
+    execution.save(update_fields=["status", "reason", "updated_at"])
+    remaining = AccountExecution.objects.filter(signal_id=execution.signal_id).exclude(
+        status__in=[AccountExecution.Status.DONE, AccountExecution.Status.SKIPPED, AccountExecution.Status.FAILED]
+    )
+    if not remaining.exists():
+        SignalRecord.objects.filter(pk=execution.signal_id, status=SignalRecord.Status.DISPATCHED).update(
+            status=SignalRecord.Status.DONE
+        )
+    return execution
+
+
+def _handle_broker_error(execution: AccountExecution, error: BrokerError) -> AccountExecution:
+    if error.retryable and execution.attempts < MAX_ATTEMPTS:
+        audit(AuditEvent.Stage.RETRY, signal=execution.signal, account_id=execution.broker_account_id,
+              message=f"attempt {execution.attempts} failed ({type(error).__name__}: {error}); retrying")
+        raise RetryLater(str(error)) from error
+    for order in execution.orders.filter(state__in=[Order.State.NEW, Order.State.SUBMITTED]):
+        transition(order, Order.State.FAILED, message=f"gave up after {execution.attempts} attempt(s): {error}")
+    audit(AuditEvent.Stage.FAILED, signal=execution.signal, account_id=execution.broker_account_id,
+          message=f"{type(error).__name__}: {error}")
+    return _finish_execution(execution, AccountExecution.Status.FAILED, f"{type(error).__name__}: {error}")
+
+
+def _run_command(
+    execution: AccountExecution,
+    record: SignalRecord,
+    route: AccountRoute,
+    service: BrokerService,
+    index: int,
+    command: Command,
+) -> str:
+    account_id = route.account_id
+    client_id = client_order_id_for(record.idempotency_key, account_id, index)
+    order = Order.objects.filter(client_order_id=client_id).first()
+    if order is not None:
+        return _resume(execution, order, service, command)
+    if AuditEvent.objects.filter(signal=record, broker_account_id=account_id, stage=AuditEvent.Stage.SKIPPED,
+                                 data__command=index).exists():
+        return "skipped"  # decided on an earlier attempt; decisions are not re-taken
+    if command.action is Action.CANCEL:
+        cancelled = cancel_open_orders(record.owner_id, account_id, command.symbol, route, service)
+        audit(AuditEvent.Stage.CANCELLED, signal=record, account_id=account_id,
+              message=f"cancelled {cancelled} open order(s) in {command.symbol}", data={"command": index})
+        return "placed"
+
+    plan = _plan(record, route, service, index, command, execution)
+    if isinstance(plan, Skip):
+        audit(AuditEvent.Stage.SKIPPED, signal=record, account_id=account_id, message=plan.reason,
+              data={"command": index})
+        execution.reason = plan.reason
+        return "skipped"
+    block = risk.risk_block_reason(record.owner_id, account_id=account_id, symbol=plan.symbol,
+                                   opens_position=not plan.reduce_only)
+    if block:
+        audit(AuditEvent.Stage.SKIPPED, signal=record, account_id=account_id, message=block, data={"command": index})
+        execution.reason = block
+        return "skipped"
+    try:
+        with transaction.atomic():
+            order = Order.objects.create(
+                execution=execution,
+                owner_id=record.owner_id,
+                broker_account_id=account_id,
+                command_index=index,
+                client_order_id=client_id,
+                symbol=plan.symbol,
+                side=plan.side,
+                order_type=plan.order_type.value,
+                quantity=plan.quantity,
+                limit_price=plan.limit_price,
+                stop_price=plan.stop_price,
+                reduce_only=plan.reduce_only,
+            )
+            OrderEvent.objects.create(order=order, from_state="", to_state=Order.State.NEW, message=plan.note)
+            audit(AuditEvent.Stage.SIZED, signal=record, account_id=account_id, order=order,
+                  message=f"{plan.side} {plan.quantity.normalize():f} {plan.symbol} ({plan.note})",
+                  data={"command": index, **asdict(plan)})
+    except IntegrityError:  # a concurrent run created it first
+        order = Order.objects.get(client_order_id=client_id)
+        return _resume(execution, order, service, command)
+    _send(execution, order, service)
+    _protective_orders(execution, record, order, service, command, index)
+    return "placed"
+
+
+def _plan(record, route, service, index, command, execution) -> OrderPlan | Skip:
+    symbol = resolve_symbol(command.symbol, route)
+    if isinstance(symbol, Skip):
+        return symbol
+    try:
+        normalized = parse_tradingview(symbol)
+    except SymbolError as error:
+        return Skip(str(error))
+    position = service.position_quantity(normalized)
+    hint = position_hint_from_json(record.payload.get("position_hint"))
+    policy = DriftPolicy(record.payload.get("drift_policy") or DriftPolicy.WARN)
+    if index == 0:
+        drift = expected_drift(hint, command, position)
+        if drift:
+            audit(AuditEvent.Stage.DRIFT, signal=record, account_id=route.account_id, message=drift,
+                  data={"command": index, "policy": policy.value, "position": position})
+            _note_drift(record, route.account_id, drift)
+            if policy is DriftPolicy.SKIP:
+                return Skip(f"position drift ({drift}); policy is skip")
+    price = command.limit_price or command.reference_price
+    if price is None and command.action in (Action.BUY, Action.SELL):
+        price = service.reference_price(normalized)
+    needs_equity = route.sizing.mode.value in ("percent_equity", "risk")
+    facts = AccountFacts(
+        position=position,
+        equity=account_equity(service, normalized.quote) if needs_equity else None,
+        price=price,
+        orders_today=risk.orders_today(route.account_id),
+        allocation_share=execution.allocation_share,
+        now=timezone.now(),
+    )
+    return plan_order(command, route, facts, hint=hint, drift_policy=policy)
+
+
+def _note_drift(record: SignalRecord, account_id: int, drift: str) -> None:
+    if record.binding_id is None:
+        return
+    from webhooks.services import record_drift
+
+    record_drift(record.binding_id, account_id, drift)
+
+
+def account_equity(service: BrokerService, currency: str | None) -> Decimal | None:
+    info = service.account_info()
+    if info.equity is not None:
+        return info.equity
+    balances = service.balances()
+    if currency:
+        for balance in balances:
+            if balance.asset.upper() == currency.upper():
+                return balance.total
+    return None
+
+
+def _resume(execution: AccountExecution, order: Order, service: BrokerService, command: Command) -> str:
+    """A job re-run finds its order: finish what the crashed/failed attempt left open."""
+    if order.state == Order.State.NEW:
+        _send(execution, order, service)
+    elif order.state == Order.State.SUBMITTED:
+        try:
+            result = service.get_order(client_order_id=order.client_order_id, symbol=parse_tradingview(order.symbol))
+        except OrderNotFound:
+            _send(execution, order, service, resend=True)
+        else:
+            apply_result(order, result, message="found at the broker after an unknown outcome")
+    return "placed"
+
+
+def _request_for(order: Order) -> OrderRequest:
+    return OrderRequest(
+        symbol=parse_tradingview(order.symbol),
+        side=Side(order.side),
+        quantity=order.quantity,
+        client_order_id=order.client_order_id,
+        order_type=OrderType(order.order_type),
+        price=order.limit_price,
+        stop_price=order.stop_price,
+        reduce_only=order.reduce_only,
+    )
+
+
+def _send(execution: AccountExecution, order: Order, service: BrokerService, *, resend: bool = False) -> None:
+    if order.state == Order.State.NEW:
+        transition(order, Order.State.SUBMITTED, message="sent to the broker", push=False)
+    elif resend:
+        audit(AuditEvent.Stage.RETRY, signal=execution.signal, account_id=order.broker_account_id, order=order,
+              message="not found at the broker; sending again with the same client order id")
+    try:
+        result = service.place_order(_request_for(order))
+    except BrokerError as error:
+        if error.retryable:
+            raise  # outcome unknown: the order stays submitted; the job retries and looks it up first
+        transition(order, Order.State.REJECTED, message=str(error), response={"error": type(error).__name__,
+                                                                            "message": str(error)})
+        return
+    apply_result(order, result)
+
+
+def _protective_orders(execution, record, entry: Order, service, command: Command, index: int) -> None:
+    """Take-profit and stop-loss as reduce-only orders sized to what the entry filled."""
+    entry.refresh_from_db()
+    if entry.reduce_only or entry.filled_quantity <= 0:
+        return
+    exit_side = "sell" if entry.side == "buy" else "buy"
+    legs = []
+    if command.take_profit is not None:
+        legs.append(("tp", OrderType.LIMIT, command.take_profit, None))
+    if command.stop_loss is not None:
+        legs.append(("sl", OrderType.STOP, None, command.stop_loss))
+    for suffix, kind, limit, stop in legs:
+        client_id = client_order_id_for(record.idempotency_key, entry.broker_account_id, index, suffix)
+        order, created = Order.objects.get_or_create(
+            client_order_id=client_id,
+            defaults=dict(
+                execution=execution, owner_id=entry.owner_id, broker_account_id=entry.broker_account_id,
+                command_index=index, symbol=entry.symbol, side=exit_side, order_type=kind.value,
+                quantity=entry.filled_quantity, limit_price=limit, stop_price=stop, reduce_only=True,
+            ),
+        )
+        if created:
+            OrderEvent.objects.create(order=order, to_state=Order.State.NEW,
+                                      message="take-profit" if suffix == "tp" else "stop-loss")
+            _send(execution, order, service)
+
+
+def cancel_open_orders(owner_id: int, account_id: int, symbol: str, route: AccountRoute, service: BrokerService) -> int:
+    resolved = resolve_symbol(symbol, route)
+    target = resolved if isinstance(resolved, str) else symbol
+    count = 0
+    for order in Order.objects.filter(owner_id=owner_id, broker_account_id=account_id, symbol=target).exclude(
+        state__in=Order.TERMINAL
+    ).exclude(state=Order.State.NEW):
+        try:
+            result = service.cancel_order(client_order_id=order.client_order_id, symbol=parse_tradingview(order.symbol))
+        except OrderNotFound:
+            transition(order, Order.State.CANCELLED, message="not found at the broker when cancelling")
+        else:
+            apply_result(order, result, message="cancelled by signal")
+        count += 1
+    return count
+
+
+# ----------------------------------------------------------------------------- order state
+
+
+def transition(order: Order, to_state: str, *, message: str = "", response: Any = None, push: bool = True) -> bool:
+    """Move the order to `to_state` if allowed, recording an OrderEvent and an audit step."""
+    with transaction.atomic():
+        locked = Order.objects.select_for_update().get(pk=order.pk)
+        allowed = Order.TRANSITIONS.get(locked.state, frozenset())
+        if to_state not in allowed:
+            return False
+        previous = locked.state
+        locked.state = to_state
+        if to_state in (Order.State.REJECTED, Order.State.FAILED):
+            locked.last_error = message[:500]
+        locked.save(update_fields=["state", "last_error", "updated_at"])
+        OrderEvent.objects.create(order=locked, from_state=previous, to_state=to_state, message=message[:500],
+                                  broker_response=_jsonable(response))
+        signal_id, alert_id = None, None
+        if locked.execution_id:
+            signal_id, alert_id = (
+                AccountExecution.objects.filter(pk=locked.execution_id)
+                .values_list("signal_id", "signal__alert_id").first() or (None, None)
+            )
+        AuditEvent.objects.create(
+            signal_id=signal_id, alert_id=alert_id, broker_account_id=locked.broker_account_id, order=locked,
+            stage=to_state, message=(message or f"{previous} → {to_state}")[:500], data=_jsonable(response),
+        )
+    order.state = locked.state
+    order.last_error = locked.last_error
+    if push:
+        _push_order(locked)
+    return True
+
+
+def apply_result(order: Order, result: OrderResult, *, message: str = "") -> Order:
+    """Bring our order in line with what the broker reported: ids, fills, state (stepwise, all recorded)."""
+    response = result_as_json(result)
+    fields = []
+    if result.broker_order_id and order.broker_order_id != result.broker_order_id:
+        order.broker_order_id = result.broker_order_id
+        fields.append("broker_order_id")
+    for number, fill in enumerate(result.fills, start=1):
+        Fill.objects.get_or_create(
+            order=order,
+            fill_id=fill.fill_id or f"{result.broker_order_id}-{number}",
+            defaults=dict(price=fill.price, quantity=fill.quantity, fee=fill.fee, fee_currency=fill.fee_currency,
+                          filled_at=fill.timestamp or timezone.now()),
+        )
+    if not result.fills and result.filled_quantity > order.filled_quantity and result.average_price is not None:
+        # brokers that report only cumulative fills: book the increment
+        Fill.objects.get_or_create(
+            order=order, fill_id=f"{result.broker_order_id}-cum-{result.filled_quantity}",
+            defaults=dict(price=result.average_price, quantity=result.filled_quantity - order.filled_quantity,
+                          filled_at=timezone.now()),
+        )
+    if result.filled_quantity != order.filled_quantity or result.average_price != order.average_price:
+        order.filled_quantity = result.filled_quantity
+        order.average_price = result.average_price
+        fields += ["filled_quantity", "average_price"]
+    if result.quantity and result.quantity != order.quantity:
+        order.quantity = result.quantity  # rounded to the instrument's grid by the broker layer
+        fields.append("quantity")
+    if fields:
+        order.save(update_fields=[*fields, "updated_at"])
+    target = BROKER_STATE[result.status]
+    text = message or result.reject_reason
+    changed = False
+    if order.state == Order.State.SUBMITTED and target in (
+        Order.State.PARTIALLY_FILLED, Order.State.FILLED, Order.State.CANCELLED, Order.State.EXPIRED
+    ):
+        changed |= transition(order, Order.State.ACKNOWLEDGED, message="accepted by the broker", response=response,
+                              push=False)
+    if target != order.state or (target == Order.State.PARTIALLY_FILLED and "filled_quantity" in fields):
+        changed |= transition(order, target, message=text, response=response, push=False)
+    if changed or fields:
+        _push_order(order)
+    return order
+
+
+def sync_open_orders(limit: int = 500) -> int:
+    """Poll the broker for our non-terminal orders (resting limits, stops) and record what changed."""
+    changed = 0
+    open_orders = Order.objects.exclude(state__in=Order.TERMINAL).exclude(state=Order.State.NEW).order_by("id")[:limit]
+    by_account: dict[int, list[Order]] = {}
+    for order in open_orders:
+        by_account.setdefault(order.broker_account_id, []).append(order)
+    for account_id, orders in by_account.items():
+        try:
+            service = brokerage.broker_for(account_id)
+        except Exception:
+            logger.warning("account %s unavailable for order sync", account_id, exc_info=True)
+            continue
+        for order in orders:
+            try:
+                result = service.get_order(client_order_id=order.client_order_id, symbol=parse_tradingview(order.symbol))
+            except OrderNotFound:
+                continue
+            except BrokerError:
+                logger.warning("order sync failed for %s", order.client_order_id, exc_info=True)
+                continue
+            before = (order.state, order.filled_quantity)
+            apply_result(order, result)
+            changed += before != (order.state, order.filled_quantity)
+    return changed
+
+
+def requeue_stuck_executions(older_than: dt.timedelta = dt.timedelta(seconds=30)) -> int:
+    """Re-enqueue jobs a dead worker left behind (and signals dispatched before a crash). Idempotent."""
+    cutoff = timezone.now() - older_than
+    for record in SignalRecord.objects.filter(status=SignalRecord.Status.RECEIVED, created_at__lt=cutoff):
+        dispatch_signal(record)
+    stuck = list(
+        AccountExecution.objects.filter(
+            status__in=[AccountExecution.Status.PENDING, AccountExecution.Status.RUNNING], updated_at__lt=cutoff
+        ).values_list("pk", flat=True)
+    )
+    if stuck:
+        schema = connection.schema_name
+        transaction.on_commit(lambda: enqueue_executions(schema, stuck))
+    return len(stuck)
+
+
+# ----------------------------------------------------------------------------- live updates
+
+
+def _push_order(order: Order) -> None:
+    try:
+        from fourpass.realtime import push_to_user
+
+        html = render_to_string("execution/partials/order_row.html", {"order": order, "oob": True})
+        push_to_user(connection.schema_name, order.owner_id, "order",
+                     {"id": order.pk, "state": order.state, "client_order_id": order.client_order_id,
+                      "filled_quantity": str(order.filled_quantity)}, html=html)
+    except Exception:  # live updates are best effort; the database is the record
+        logger.debug("push of order %s failed", order.pk, exc_info=True)
+
+
+def _push_signal(record: SignalRecord) -> None:
+    try:
+        from fourpass.realtime import push_to_user
+
+        push_to_user(connection.schema_name, record.owner_id, "signal", {"id": record.pk, "status": record.status})
+    except Exception:
+        logger.debug("push of signal %s failed", record.pk, exc_info=True)

@@ -1,0 +1,1 @@
+PERIODIC = [(15, "webhooks.actors:sweep_alerts")]

@@ -1,0 +1,489 @@
+"""Webhook bindings and the alert intake. The HTTP view only translates ``ingest_alert``'s reply."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import ipaddress
+import json
+import logging
+import re
+import secrets
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.utils import timezone
+from django_tenants.utils import schema_context
+
+from accounts.models import Organization
+from accounts.services import check_plan_limit
+from execution import brokerage
+from execution import services as execution_services
+from execution.models import AuditEvent
+from execution.signals import (
+    AccountRoute,
+    Direction,
+    DriftPolicy,
+    Filters,
+    SessionWindow,
+    Signal,
+    SignalSource,
+    SizingMode,
+    SizingRule,
+    command_from_json,
+    position_hint_from_json,
+)
+
+from .models import Alert, BindingAccount, WebhookBinding
+from .parsing import AlertFormatError, ParsedAlert, parse_alert
+from .routing.models import HookRoute
+
+logger = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 16 * 1024
+TOKEN_BYTES = 32  # 256 bits
+
+
+@dataclass(frozen=True, slots=True)
+class HookReply:
+    status: int
+    body: dict[str, Any]
+    alert_id: int | None = None
+    schema_name: str = ""
+
+
+# ----------------------------------------------------------------------------- tokens
+
+
+def hash_secret(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def generate_token() -> str:
+    return secrets.token_urlsafe(TOKEN_BYTES)
+
+
+def _install_token(binding: WebhookBinding) -> str:
+    token = generate_token()
+    binding.token_hash = hash_secret(token)
+    binding.token_hint = token[-6:]
+    return token
+
+
+# ----------------------------------------------------------------------------- bindings
+
+
+def _organization() -> Organization | None:
+    """The tenant of the current schema (schema_context does not set a real tenant object)."""
+    return Organization.objects.filter(schema_name=connection.schema_name).first()
+
+
+@dataclass
+class AccountLink:
+    """How one broker account takes part in a binding (form/API input)."""
+
+    broker_account_id: int
+    enabled: bool = True
+    sizing_mode: str = BindingAccount.Sizing.AS_ALERT
+    sizing_value: Decimal = Decimal(1)
+    stop_distance: Decimal | None = None
+    direction: str = BindingAccount.Direction.BOTH
+    allowed_symbols: list[str] = field(default_factory=list)
+    session_weekdays: list[int] = field(default_factory=list)
+    session_start: str = "00:00"
+    session_end: str = "24:00"
+    max_position: Decimal | None = None
+    max_orders_per_day: int | None = None
+    ignore_if_in_position: bool = False
+    default_exchange: str = ""
+    symbol_overrides: dict[str, str] = field(default_factory=dict)
+    weight: Decimal | None = None
+
+
+BINDING_OPTIONS = (
+    "enabled", "max_signal_age_seconds", "max_exit_signal_age_seconds", "drift_policy", "allocation",
+    "requires_approval", "approval_timeout_minutes", "dedupe_window_seconds", "rate_limit_per_minute",
+)  # fmt: skip
+
+
+def validate_ip_allowlist(entries: list[str]) -> list[str]:
+    cleaned = []
+    for entry in entries:
+        entry = entry.strip()
+        if not entry:
+            continue
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ValidationError({"ip_allowlist": f"{entry!r} is not an IP address or network"}) from None
+        cleaned.append(entry)
+    return cleaned
+
+
+def create_binding(
+    owner,
+    name: str,
+    *,
+    passphrase: str = "",
+    ip_allowlist: list[str] | None = None,
+    accounts: list[AccountLink] | None = None,
+    **options: Any,
+) -> tuple[WebhookBinding, str]:
+    """Create a binding; returns it with the plaintext token (shown once, only its hash is stored)."""
+    count = WebhookBinding.objects.filter(owner=owner).count()
+    check_plan_limit(owner, "max_webhook_bindings", count + 1, _organization())
+    with transaction.atomic():
+        binding = WebhookBinding(owner=owner, name=name.strip() or "TradingView alerts")
+        for key, value in options.items():
+            if key not in BINDING_OPTIONS:
+                raise TypeError(f"unknown binding option {key}")
+            setattr(binding, key, value)
+        token = _install_token(binding)
+        binding.passphrase_hash = hash_secret(passphrase) if passphrase else ""
+        binding.ip_allowlist = validate_ip_allowlist(ip_allowlist or [])
+        binding.save()
+        _publish_route(binding)
+        if accounts:
+            set_binding_accounts(binding, accounts)
+    return binding, token
+
+
+def update_binding(binding: WebhookBinding, *, passphrase: str | None = None, ip_allowlist: list[str] | None = None,
+                   name: str | None = None, **options: Any) -> WebhookBinding:
+    for key, value in options.items():
+        if key not in BINDING_OPTIONS:
+            raise TypeError(f"unknown binding option {key}")
+        setattr(binding, key, value)
+    if name is not None:
+        binding.name = name.strip() or binding.name
+    if passphrase is not None:
+        binding.passphrase_hash = hash_secret(passphrase) if passphrase else ""
+    if ip_allowlist is not None:
+        binding.ip_allowlist = validate_ip_allowlist(ip_allowlist)
+    binding.save()
+    return binding
+
+
+def rotate_token(binding: WebhookBinding) -> str:
+    """A new token; the old URL stops working immediately."""
+    with transaction.atomic():
+        old_hash = binding.token_hash
+        token = _install_token(binding)
+        binding.rotated_at = timezone.now()
+        binding.save(update_fields=["token_hash", "token_hint", "rotated_at"])
+        schema = connection.schema_name
+        with schema_context("public"):
+            HookRoute.objects.filter(token_hash=old_hash).delete()
+            HookRoute.objects.create(token_hash=binding.token_hash, schema_name=schema, binding_id=binding.pk)
+    return token
+
+
+def delete_binding(binding: WebhookBinding) -> None:
+    with transaction.atomic():
+        token_hash = binding.token_hash
+        binding.delete()
+        with schema_context("public"):
+            HookRoute.objects.filter(token_hash=token_hash).delete()
+
+
+def _publish_route(binding: WebhookBinding) -> None:
+    schema = connection.schema_name
+    with schema_context("public"):
+        HookRoute.objects.create(token_hash=binding.token_hash, schema_name=schema, binding_id=binding.pk)
+
+
+def set_binding_accounts(binding: WebhookBinding, links: list[AccountLink]) -> list[BindingAccount]:
+    """Replace the binding's linked accounts. Every account must exist in this tenant and belong to the owner."""
+    ids = [link.broker_account_id for link in links]
+    if len(set(ids)) != len(ids):
+        raise ValidationError({"accounts": "an account can be linked only once"})
+    check_plan_limit(binding.owner, "max_accounts_per_binding", len(links), _organization())
+    for link in links:
+        try:
+            account = brokerage.get_account(link.broker_account_id)
+        except brokerage.AccountUnavailable:
+            raise ValidationError({"accounts": f"account {link.broker_account_id} does not exist"}) from None
+        if account.owner_id != binding.owner_id:
+            raise ValidationError({"accounts": f"account {link.broker_account_id} does not exist"})
+        _validate_link(link)
+    with transaction.atomic():
+        binding.accounts.exclude(broker_account_id__in=ids).delete()
+        rows = []
+        for link in links:
+            values = {k: v for k, v in link.__dict__.items() if k != "broker_account_id"}
+            row, _ = BindingAccount.objects.update_or_create(
+                binding=binding, broker_account_id=link.broker_account_id, defaults=values
+            )
+            rows.append(row)
+    return rows
+
+
+def _validate_link(link: AccountLink) -> None:
+    if link.sizing_mode not in BindingAccount.Sizing.values:
+        raise ValidationError({"sizing_mode": f"unknown sizing {link.sizing_mode!r}"})
+    if link.sizing_value is None or Decimal(link.sizing_value) <= 0:
+        raise ValidationError({"sizing_value": "must be greater than zero"})
+    if link.sizing_mode == BindingAccount.Sizing.RISK and link.stop_distance is not None and link.stop_distance <= 0:
+        raise ValidationError({"stop_distance": "must be greater than zero"})
+    for value in (link.session_start, link.session_end):
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d|24:00", value):
+            raise ValidationError({"session": f"{value!r} is not HH:MM"})
+    if any(day not in range(7) for day in link.session_weekdays):
+        raise ValidationError({"session_weekdays": "weekdays are 0 (Monday) to 6 (Sunday)"})
+
+
+def route_for(link: BindingAccount) -> AccountRoute:
+    session = None
+    if link.session_weekdays:
+        session = SessionWindow(tuple(link.session_weekdays), link.session_start, link.session_end)
+    return AccountRoute(
+        account_id=link.broker_account_id,
+        sizing=SizingRule(SizingMode(link.sizing_mode), Decimal(link.sizing_value), link.stop_distance),
+        filters=Filters(
+            direction=Direction(link.direction),
+            allowed_symbols=tuple(link.allowed_symbols or ()),
+            session=session,
+            max_position=link.max_position,
+            max_orders_per_day=link.max_orders_per_day,
+            ignore_if_in_position=link.ignore_if_in_position,
+        ),
+        default_exchange=link.default_exchange,
+        symbol_overrides=dict(link.symbol_overrides or {}),
+        weight=link.weight,
+    )
+
+
+def record_drift(binding_id: int, account_id: int, description: str) -> None:
+    with transaction.atomic():
+        binding = WebhookBinding.objects.select_for_update().filter(pk=binding_id).first()
+        if binding is None:
+            return
+        drift = dict(binding.last_drift or {})
+        drift[str(account_id)] = {"at": timezone.now().isoformat(), "message": description}
+        binding.last_drift = drift
+        binding.save(update_fields=["last_drift"])
+
+
+# ----------------------------------------------------------------------------- intake
+
+
+def client_ip_allowed(binding: WebhookBinding, ip: str | None) -> bool:
+    if not binding.ip_allowlist:
+        return True
+    if not ip:
+        return False
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return False
+    return any(address in ipaddress.ip_network(entry, strict=False) for entry in binding.ip_allowlist)
+
+
+_REDACT_JSON = re.compile(r'("passphrase"\s*:\s*)"(?:[^"\\]|\\.)*"')
+_REDACT_TEXT = re.compile(r"(passphrase=)\S+", re.IGNORECASE)
+
+
+def redact(body: str) -> str:
+    return _REDACT_TEXT.sub(r"\1***", _REDACT_JSON.sub(r'\1"***"', body))
+
+
+def _over_rate_limit(binding: WebhookBinding) -> bool:
+    key = f"hookrate:{binding.token_hash[:16]}:{int(timezone.now().timestamp() // 60)}"
+    try:
+        cache.add(key, 0, timeout=90)
+        return cache.incr(key) > binding.rate_limit_per_minute
+    except Exception:  # Redis trouble must not block trading alerts
+        logger.warning("rate limiter unavailable", exc_info=True)
+        return False
+
+
+def ingest_alert(token: str, body: bytes, *, content_type: str = "", source_ip: str | None = None) -> HookReply:
+    """Authenticate, validate and durably store one alert; the reply is what the HTTP endpoint answers.
+
+    After the alert is stored the reply is always 2xx: processing continues in Dramatiq.
+    """
+    token_hash = hash_secret(token) if 20 <= len(token) <= 100 else ""
+    route = HookRoute.objects.filter(token_hash=token_hash).first() if token_hash else None
+    if route is None or not hmac.compare_digest(route.token_hash, token_hash):
+        return HookReply(404, {"error": "not found"})
+    with schema_context(route.schema_name):
+        binding = WebhookBinding.objects.filter(pk=route.binding_id).first()
+        if binding is None or not hmac.compare_digest(binding.token_hash, token_hash):
+            return HookReply(404, {"error": "not found"})
+        reply = _ingest_for_binding(binding, body, content_type, source_ip)
+        return HookReply(reply.status, reply.body, reply.alert_id, route.schema_name)
+
+
+def _ingest_for_binding(binding: WebhookBinding, body: bytes, content_type: str, source_ip: str | None) -> HookReply:
+    text = body[:MAX_BODY_BYTES].decode("utf-8", errors="replace")
+
+    def reject(status: int, reason: str, **extra: Any) -> HookReply:
+        alert = Alert.objects.create(
+            binding=binding, body=redact(text), content_type=content_type[:100], source_ip=source_ip,
+            status=Alert.Status.REJECTED, http_status=status, reason=reason[:500],
+        )
+        AuditEvent.objects.create(alert_id=alert.pk, stage=AuditEvent.Stage.REJECTED, message=reason[:500],
+                                  data={"http_status": status})
+        return HookReply(status, {"error": reason, **extra}, alert.pk)
+
+    if not binding.enabled:
+        return reject(403, "this webhook is disabled")
+    if not client_ip_allowed(binding, source_ip):
+        return reject(403, f"source address {source_ip} is not in the allow-list")
+    if len(body) > MAX_BODY_BYTES:
+        return reject(413, f"body is larger than {MAX_BODY_BYTES} bytes")
+    if _over_rate_limit(binding):
+        return reject(429, f"more than {binding.rate_limit_per_minute} alerts per minute")
+    try:
+        decoded = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return reject(400, "body: not UTF-8 text", field="body")
+    try:
+        parsed = parse_alert(decoded)
+    except AlertFormatError as error:
+        return reject(400, str(error), field=error.field)
+    if binding.passphrase_hash:
+        given = hash_secret(parsed.passphrase or "")
+        if not hmac.compare_digest(given, binding.passphrase_hash):
+            return reject(401, "wrong or missing passphrase")
+    return _store_valid(binding, decoded, parsed, content_type, source_ip)
+
+
+def _dedupe_key(binding: WebhookBinding, parsed: ParsedAlert, body: str) -> tuple[str, str]:
+    body_hash = hashlib.sha256(f"{binding.pk}\n{body}".encode()).hexdigest()
+    if parsed.explicit_id:
+        return f"id:{parsed.explicit_id}", body_hash
+    return f"body:{body_hash}", body_hash
+
+
+def _stale_reason(binding: WebhookBinding, parsed: ParsedAlert, now: dt.datetime) -> str | None:
+    if parsed.sent_at is None:
+        return None
+    exits_only = all(c.is_exit for c in parsed.commands)
+    limit = binding.max_exit_signal_age_seconds if exits_only else binding.max_signal_age_seconds
+    if limit is None and exits_only:
+        limit = binding.max_signal_age_seconds
+    if limit is None:
+        return None
+    age = (now - parsed.sent_at).total_seconds()
+    if age > limit:
+        return f"signal is {age:.0f} s old (limit {limit} s)"
+    return None
+
+
+def _parsed_json(parsed: ParsedAlert) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    signal_like = {
+        "format": parsed.format,
+        "commands": [asdict(c) for c in parsed.commands],
+        "explicit_id": parsed.explicit_id,
+        "sent_at": parsed.sent_at.isoformat() if parsed.sent_at else None,
+        "position_hint": asdict(parsed.position_hint) if parsed.position_hint else None,
+    }
+    return json.loads(json.dumps(signal_like, default=str))
+
+
+def _store_valid(binding: WebhookBinding, body: str, parsed: ParsedAlert, content_type: str,
+                 source_ip: str | None) -> HookReply:
+    now = timezone.now()
+    key, body_hash = _dedupe_key(binding, parsed, body)
+    stale = _stale_reason(binding, parsed, now)
+    with transaction.atomic():
+        with connection.cursor() as cursor:  # serialise identical alerts of one binding
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [7002, f"{binding.pk}:{key}"])
+        earlier = Alert.objects.filter(binding=binding, idempotency_key=key).exclude(
+            status__in=[Alert.Status.REJECTED, Alert.Status.DUPLICATE]
+        )
+        if not parsed.explicit_id:
+            earlier = earlier.filter(received_at__gte=now - dt.timedelta(seconds=binding.dedupe_window_seconds))
+        first = earlier.order_by("id").first() if (parsed.explicit_id or binding.dedupe_window_seconds) else None
+        status = Alert.Status.DUPLICATE if first else (Alert.Status.STALE if stale else Alert.Status.ACCEPTED)
+        alert = Alert.objects.create(
+            binding=binding, body=redact(body), content_type=content_type[:100], source_ip=source_ip,
+            status=status, http_status=200, idempotency_key=key, body_hash=body_hash, duplicate_of=first,
+            parsed=_parsed_json(parsed),
+            reason=(f"duplicate of alert #{first.pk}" if first else stale or ""),
+        )
+        AuditEvent.objects.create(alert_id=alert.pk, stage=AuditEvent.Stage.RECEIVED,
+                                  message=f"{parsed.format} alert from {source_ip or 'unknown'}")
+        if first:
+            AuditEvent.objects.create(alert_id=alert.pk, stage=AuditEvent.Stage.DUPLICATE, message=alert.reason)
+        elif stale:
+            AuditEvent.objects.create(alert_id=alert.pk, stage=AuditEvent.Stage.STALE, message=stale)
+        else:
+            AuditEvent.objects.create(alert_id=alert.pk, stage=AuditEvent.Stage.VALIDATED,
+                                      message=f"{len(parsed.commands)} command(s)")
+            schema = connection.schema_name
+            transaction.on_commit(lambda: enqueue_alert(schema, alert.pk))
+    payload = {"status": status, "alert_id": alert.pk}
+    if first:
+        payload["duplicate_of"] = first.pk
+    if stale:
+        payload["reason"] = stale
+    return HookReply(200 if status == Alert.Status.ACCEPTED else 202 if status == Alert.Status.STALE else 200,
+                     payload, alert.pk)
+
+
+def enqueue_alert(schema: str, alert_id: int) -> None:
+    from .actors import process_alert_job
+
+    try:
+        process_alert_job.send(schema, alert_id)
+    except Exception:  # the alert is stored; the sweeper picks it up
+        logger.exception("could not enqueue alert %s; the sweeper will retry", alert_id)
+
+
+# ----------------------------------------------------------------------------- processing
+
+
+def signal_for(alert: Alert) -> Signal:
+    binding = alert.binding
+    parsed = alert.parsed or {}
+    routes = tuple(route_for(link) for link in binding.accounts.filter(enabled=True))
+    return Signal(
+        source=SignalSource.WEBHOOK,
+        owner_id=binding.owner_id,
+        idempotency_key=f"alert:{alert.pk}",
+        commands=tuple(command_from_json(c) for c in parsed.get("commands", [])),
+        routes=routes,
+        binding_id=binding.pk,
+        alert_id=alert.pk,
+        signal_time=dt.datetime.fromisoformat(parsed["sent_at"]) if parsed.get("sent_at") else None,
+        position_hint=position_hint_from_json(parsed.get("position_hint")),
+        drift_policy=DriftPolicy(binding.drift_policy),
+        requires_approval=binding.requires_approval,
+        approval_expires_after=dt.timedelta(minutes=binding.approval_timeout_minutes),
+        allocation=binding.allocation,
+    )
+
+
+def process_alert(alert_id: int) -> None:
+    """Turn a stored alert into a signal for the execution core. Idempotent (the signal key is the alert)."""
+    with transaction.atomic():
+        alert = Alert.objects.select_for_update().select_related("binding").filter(pk=alert_id).first()
+        if alert is None or alert.status != Alert.Status.ACCEPTED:
+            return
+        signal = signal_for(alert)
+        record = execution_services.submit_signal(signal)
+        alert.status = Alert.Status.PROCESSED
+        alert.processed_at = timezone.now()
+        alert.save(update_fields=["status", "processed_at"])
+    if not signal.routes:
+        execution_services.audit(AuditEvent.Stage.SKIPPED, signal=record, message="no enabled account is linked")
+
+
+def sweep_alerts(older_than: dt.timedelta = dt.timedelta(seconds=20)) -> int:
+    """Re-enqueue alerts stored but never processed (queue down, worker crash before the signal)."""
+    ids = list(
+        Alert.objects.filter(status=Alert.Status.ACCEPTED, received_at__lt=timezone.now() - older_than)
+        .values_list("pk", flat=True)[:1000]
+    )
+    for alert_id in ids:
+        enqueue_alert(connection.schema_name, alert_id)
+    return len(ids)
