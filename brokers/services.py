@@ -46,7 +46,7 @@ class BrokerNotSupported(ValidationError):
 def _guards(account: BrokerAccount) -> list[OrderGuard]:
     options = account.settings or {}
     guards: list[OrderGuard] = []
-    if options.get("enforce_market_hours", account.kind != BrokerAccount.Kind.PAPER):
+    if options.get("enforce_market_hours", True):  # paper too: it should behave like the real market
         guards.append(
             MarketHoursGuard(
                 session=options.get("session", "regular"), queue_outside_hours=account.queue_outside_hours

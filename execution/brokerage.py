@@ -44,41 +44,35 @@ class AccountProvider(Protocol):
 class BrokersAppProvider:
     """Accounts stored by the brokers app (``brokers.BrokerAccount``) in the current tenant schema."""
 
-    def _model(self):
+    @staticmethod
+    def _as_linked(account) -> LinkedAccount:
+        broker = account.exchange or account.kind
+        return LinkedAccount(id=account.pk, owner_id=account.owner_id, name=account.name, broker=broker,
+                             is_paper=account.kind == "paper")
+
+    @staticmethod
+    def _account(account_id: int):
         from brokers.models import BrokerAccount
 
-        return BrokerAccount
-
-    def _as_linked(self, account) -> LinkedAccount:
-        owner_id = getattr(account, "owner_id", None) or getattr(account, "user_id", None)
-        broker = str(getattr(account, "broker", "") or getattr(account, "broker_name", ""))
-        return LinkedAccount(
-            id=account.pk,
-            owner_id=owner_id,
-            name=str(getattr(account, "name", "") or getattr(account, "label", "") or f"Account {account.pk}"),
-            broker=broker,
-            is_paper=bool(getattr(account, "is_paper", broker == "paper")),
-        )
-
-    def get(self, account_id: int) -> LinkedAccount:
-        model = self._model()
-        account = model.objects.filter(pk=account_id).first()
+        account = BrokerAccount.objects.filter(pk=account_id).first()
         if account is None:
             raise AccountUnavailable(f"broker account {account_id} does not exist")
-        return self._as_linked(account)
+        if not account.enabled:
+            raise AccountUnavailable(f"broker account '{account.name}' is disabled")
+        return account
+
+    def get(self, account_id: int) -> LinkedAccount:
+        return self._as_linked(self._account(account_id))
 
     def service(self, account_id: int) -> BrokerService:
         from brokers.services import get_broker_service
 
-        account = self._model().objects.filter(pk=account_id).first()
-        if account is None:
-            raise AccountUnavailable(f"broker account {account_id} does not exist")
-        return get_broker_service(account)
+        return get_broker_service(self._account(account_id))
 
     def owned_by(self, owner_id: int) -> list[LinkedAccount]:
-        model = self._model()
-        field = "owner_id" if any(f.name == "owner" for f in model._meta.fields) else "user_id"
-        return [self._as_linked(a) for a in model.objects.filter(**{field: owner_id}).order_by("pk")]
+        from brokers.models import BrokerAccount
+
+        return [self._as_linked(a) for a in BrokerAccount.objects.filter(owner_id=owner_id).order_by("pk")]
 
 
 @cache

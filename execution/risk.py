@@ -7,7 +7,7 @@ from collections import defaultdict
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Q
+from django.db.models import Exists, Q
 from django.utils import timezone
 
 from accounts.models import Organization, User
@@ -18,9 +18,17 @@ ZERO = Decimal(0)
 
 
 def kill_switch_reason(owner_id: int) -> str | None:
-    if User.objects.filter(pk=owner_id, kill_switch_engaged=True).exists():
+    """Read fresh before every order (no caching): engaging the switch must stop the very next order."""
+    user_engaged = User.objects.filter(pk=owner_id, kill_switch_engaged=True).values("pk")
+    org_engaged = Organization.objects.filter(schema_name=connection.schema_name, kill_switch_engaged=True).values("pk")
+    engaged = User.objects.filter(pk=owner_id).annotate(
+        user_switch=Exists(user_engaged), org_switch=Exists(org_engaged)
+    ).values_list("user_switch", "org_switch").first()
+    if engaged is None:
+        return "the owner no longer exists"
+    if engaged[0]:
         return "kill switch engaged for the user"
-    if Organization.objects.filter(schema_name=connection.schema_name, kill_switch_engaged=True).exists():
+    if engaged[1]:
         return "kill switch engaged for the organisation"
     return None
 

@@ -341,12 +341,14 @@ def _run_command(
 ) -> str:
     account_id = route.account_id
     client_id = client_order_id_for(record.idempotency_key, account_id, index)
-    order = Order.objects.filter(client_order_id=client_id).first()
-    if order is not None:
-        return _resume(execution, order, service, command)
-    if AuditEvent.objects.filter(signal=record, broker_account_id=account_id, stage=AuditEvent.Stage.SKIPPED,
-                                 data__command=index).exists():
-        return "skipped"  # decided on an earlier attempt; decisions are not re-taken
+    if execution.attempts > 1:  # a re-run: finish what an earlier attempt started, never decide twice
+        order = Order.objects.filter(client_order_id=client_id).first()
+        if order is not None:
+            order._signal_ids = (record.pk, record.alert_id)
+            return _resume(execution, order, service, command)
+        if AuditEvent.objects.filter(signal=record, broker_account_id=account_id, stage=AuditEvent.Stage.SKIPPED,
+                                     data__command=index).exists():
+            return "skipped"
     if command.action is Action.CANCEL:
         cancelled = cancel_open_orders(record.owner_id, account_id, command.symbol, route, service)
         audit(AuditEvent.Stage.CANCELLED, signal=record, account_id=account_id,
@@ -381,6 +383,7 @@ def _run_command(
                 stop_price=plan.stop_price,
                 reduce_only=plan.reduce_only,
             )
+            order._signal_ids = (record.pk, record.alert_id)
             OrderEvent.objects.create(order=order, from_state="", to_state=Order.State.NEW, message=plan.note)
             audit(AuditEvent.Stage.SIZED, signal=record, account_id=account_id, order=order,
                   message=f"{plan.side} {plan.quantity.normalize():f} {plan.symbol} ({plan.note})",
@@ -420,7 +423,7 @@ def _plan(record, route, service, index, command, execution) -> OrderPlan | Skip
         position=position,
         equity=account_equity(service, normalized.quote) if needs_equity else None,
         price=price,
-        orders_today=risk.orders_today(route.account_id),
+        orders_today=risk.orders_today(route.account_id) if route.filters.max_orders_per_day is not None else 0,
         allocation_share=execution.allocation_share,
         now=timezone.now(),
     )
@@ -475,7 +478,8 @@ def _request_for(order: Order) -> OrderRequest:
 
 
 def _send(execution: AccountExecution, order: Order, service: BrokerService, *, resend: bool = False) -> None:
-    if order.state == Order.State.NEW:
+    first_send = order.state == Order.State.NEW
+    if first_send:
         transition(order, Order.State.SUBMITTED, message="sent to the broker", push=False)
     elif resend:
         audit(AuditEvent.Stage.RETRY, signal=execution.signal, account_id=order.broker_account_id, order=order,
@@ -486,13 +490,16 @@ def _send(execution: AccountExecution, order: Order, service: BrokerService, *, 
         if error.retryable:
             raise  # outcome unknown: the order stays submitted; the job retries and looks it up first
         transition(order, Order.State.REJECTED, message=str(error), response={"error": type(error).__name__,
-                                                                            "message": str(error)})
+                                                                            "message": str(error)}, push=False)
+        _push_order(order, insert=first_send)
         return
-    apply_result(order, result)
+    apply_result(order, result, new_row=first_send)
 
 
 def _protective_orders(execution, record, entry: Order, service, command: Command, index: int) -> None:
     """Take-profit and stop-loss as reduce-only orders sized to what the entry filled."""
+    if command.take_profit is None and command.stop_loss is None:
+        return
     entry.refresh_from_db()
     if entry.reduce_only or entry.filled_quantity <= 0:
         return
@@ -539,49 +546,68 @@ def cancel_open_orders(owner_id: int, account_id: int, symbol: str, route: Accou
 
 
 def transition(order: Order, to_state: str, *, message: str = "", response: Any = None, push: bool = True) -> bool:
-    """Move the order to `to_state` if allowed, recording an OrderEvent and an audit step."""
+    """Move the order to `to_state` if the state machine allows it, recording an OrderEvent and an audit step.
+
+    The update is conditional on the state we read (compare-and-set), so a concurrent writer (order sync,
+    a re-delivered job) can never apply the same change twice.
+    """
+    previous = order.state
+    if to_state not in Order.TRANSITIONS.get(previous, frozenset()):
+        return False
+    error = message[:500] if to_state in (Order.State.REJECTED, Order.State.FAILED) else order.last_error
     with transaction.atomic():
-        locked = Order.objects.select_for_update().get(pk=order.pk)
-        allowed = Order.TRANSITIONS.get(locked.state, frozenset())
-        if to_state not in allowed:
-            return False
-        previous = locked.state
-        locked.state = to_state
-        if to_state in (Order.State.REJECTED, Order.State.FAILED):
-            locked.last_error = message[:500]
-        locked.save(update_fields=["state", "last_error", "updated_at"])
-        OrderEvent.objects.create(order=locked, from_state=previous, to_state=to_state, message=message[:500],
-                                  broker_response=_jsonable(response))
-        signal_id, alert_id = None, None
-        if locked.execution_id:
-            signal_id, alert_id = (
-                AccountExecution.objects.filter(pk=locked.execution_id)
-                .values_list("signal_id", "signal__alert_id").first() or (None, None)
-            )
-        AuditEvent.objects.create(
-            signal_id=signal_id, alert_id=alert_id, broker_account_id=locked.broker_account_id, order=locked,
-            stage=to_state, message=(message or f"{previous} → {to_state}")[:500], data=_jsonable(response),
+        updated = Order.objects.filter(pk=order.pk, state=previous).update(
+            state=to_state, last_error=error, updated_at=timezone.now()
         )
-    order.state = locked.state
-    order.last_error = locked.last_error
+        if not updated:  # someone else moved it: re-read and retry once from the fresh state
+            order.refresh_from_db(fields=["state", "last_error"])
+            if order.state == previous:
+                return False
+            return transition(order, to_state, message=message, response=response, push=push)
+        response_json = _jsonable(response)
+        OrderEvent.objects.create(order_id=order.pk, from_state=previous, to_state=to_state, message=message[:500],
+                                  broker_response=response_json)
+        signal_id, alert_id = _signal_ids(order)
+        AuditEvent.objects.create(
+            signal_id=signal_id, alert_id=alert_id, broker_account_id=order.broker_account_id, order_id=order.pk,
+            stage=to_state, message=(message or f"{previous} → {to_state}")[:500], data=response_json,
+        )
+    order.state = to_state
+    order.last_error = error
     if push:
-        _push_order(locked)
+        _push_order(order)
     return True
 
 
-def apply_result(order: Order, result: OrderResult, *, message: str = "") -> Order:
+def _signal_ids(order: Order) -> tuple[int | None, int | None]:
+    cached = getattr(order, "_signal_ids", None)
+    if cached is None:
+        cached = (None, None)
+        if order.execution_id:
+            cached = (
+                AccountExecution.objects.filter(pk=order.execution_id)
+                .values_list("signal_id", "signal__alert_id").first() or (None, None)
+            )
+        order._signal_ids = cached
+    return cached
+
+
+def apply_result(order: Order, result: OrderResult, *, message: str = "", new_row: bool = False) -> Order:
     """Bring our order in line with what the broker reported: ids, fills, state (stepwise, all recorded)."""
     response = result_as_json(result)
     fields = []
     if result.broker_order_id and order.broker_order_id != result.broker_order_id:
         order.broker_order_id = result.broker_order_id
         fields.append("broker_order_id")
-    for number, fill in enumerate(result.fills, start=1):
-        Fill.objects.get_or_create(
-            order=order,
-            fill_id=fill.fill_id or f"{result.broker_order_id}-{number}",
-            defaults=dict(price=fill.price, quantity=fill.quantity, fee=fill.fee, fee_currency=fill.fee_currency,
-                          filled_at=fill.timestamp or timezone.now()),
+    if result.fills:  # one statement; fills already booked are ignored (unique per order and fill id)
+        Fill.objects.bulk_create(
+            [
+                Fill(order_id=order.pk, fill_id=fill.fill_id or f"{result.broker_order_id}-{number}", price=fill.price,
+                     quantity=fill.quantity, fee=fill.fee, fee_currency=fill.fee_currency,
+                     filled_at=fill.timestamp or timezone.now())
+                for number, fill in enumerate(result.fills, start=1)
+            ],
+            ignore_conflicts=True,
         )
     if not result.fills and result.filled_quantity > order.filled_quantity and result.average_price is not None:
         # brokers that report only cumulative fills: book the increment
@@ -609,8 +635,8 @@ def apply_result(order: Order, result: OrderResult, *, message: str = "") -> Ord
                               push=False)
     if target != order.state or (target == Order.State.PARTIALLY_FILLED and "filled_quantity" in fields):
         changed |= transition(order, target, message=text, response=response, push=False)
-    if changed or fields:
-        _push_order(order)
+    if changed or fields or new_row:
+        _push_order(order, insert=new_row)
     return order
 
 
@@ -660,11 +686,12 @@ def requeue_stuck_executions(older_than: dt.timedelta = dt.timedelta(seconds=30)
 # ----------------------------------------------------------------------------- live updates
 
 
-def _push_order(order: Order) -> None:
+def _push_order(order: Order, *, insert: bool = False) -> None:
+    """Live update of open pages: a new row on the orders page, or the row replaced where it is shown."""
     try:
         from fourpass.realtime import push_to_user
 
-        html = render_to_string("execution/partials/order_row.html", {"order": order, "oob": True})
+        html = render_to_string("execution/partials/order_row.html", {"order": order, "oob": True, "insert": insert})
         push_to_user(connection.schema_name, order.owner_id, "order",
                      {"id": order.pk, "state": order.state, "client_order_id": order.client_order_id,
                       "filled_quantity": str(order.filled_quantity)}, html=html)

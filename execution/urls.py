@@ -1,8 +1,20 @@
-from django.urls import path
+from django.urls import include, path
+from rest_framework.routers import DefaultRouter
 
-from fourpass.sections import section_page
+from . import api, views
+
+router = DefaultRouter()
+router.register("orders", api.OrderViewSet, basename="order")
+router.register("signals", api.SignalViewSet, basename="signal")
 
 app_name = "execution"
 urlpatterns = [
-    path("", section_page("Deployments", "Strategies running natively on 4pass against paper or live accounts."), name="deployments"),
+    path("", views.deployments, name="deployments"),
+    path("orders/", views.orders, name="orders"),
+    path("orders/<int:pk>/", views.order_detail, name="order"),
+    path("orders.csv", views.orders_csv, name="orders_csv"),
+    path("report.csv", views.report_csv, name="report_csv"),
+    path("signals/<int:pk>/approve/", views.approve, name="approve"),
+    path("signals/<int:pk>/decline/", views.decline, name="decline"),
+    path("api/", include(router.urls)),
 ]

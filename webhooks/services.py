@@ -206,8 +206,8 @@ def set_binding_accounts(binding: WebhookBinding, links: list[AccountLink]) -> l
     for link in links:
         try:
             account = brokerage.get_account(link.broker_account_id)
-        except brokerage.AccountUnavailable:
-            raise ValidationError({"accounts": f"account {link.broker_account_id} does not exist"}) from None
+        except brokerage.AccountUnavailable as error:
+            raise ValidationError({"accounts": str(error)}) from None
         if account.owner_id != binding.owner_id:
             raise ValidationError({"accounts": f"account {link.broker_account_id} does not exist"})
         _validate_link(link)
@@ -329,6 +329,7 @@ def _ingest_for_binding(binding: WebhookBinding, body: bytes, content_type: str,
         )
         AuditEvent.objects.create(alert_id=alert.pk, stage=AuditEvent.Stage.REJECTED, message=reason[:500],
                                   data={"http_status": status})
+        push_alert(alert)
         return HookReply(status, {"error": reason, **extra}, alert.pk)
 
     if not binding.enabled:
@@ -421,6 +422,8 @@ def _store_valid(binding: WebhookBinding, body: str, parsed: ParsedAlert, conten
                                       message=f"{len(parsed.commands)} command(s)")
             schema = connection.schema_name
             transaction.on_commit(lambda: enqueue_alert(schema, alert.pk))
+    if status != Alert.Status.ACCEPTED:
+        push_alert(alert)  # accepted alerts are pushed by the worker once processed (keeps the ack fast)
     payload = {"status": status, "alert_id": alert.pk}
     if first:
         payload["duplicate_of"] = first.pk
@@ -476,6 +479,22 @@ def process_alert(alert_id: int) -> None:
         alert.save(update_fields=["status", "processed_at"])
     if not signal.routes:
         execution_services.audit(AuditEvent.Stage.SKIPPED, signal=record, message="no enabled account is linked")
+    push_alert(alert)
+
+
+def push_alert(alert: Alert) -> None:
+    """Insert the alert's row at the top of the owner's open alert logs."""
+    try:
+        from django.template.loader import render_to_string
+
+        from fourpass.realtime import push_to_user
+
+        row = render_to_string("webhooks/partials/alert_row.html", {"alert": alert})
+        html = f'<tbody hx-swap-oob="afterbegin:#alert-rows">{row}</tbody>'
+        push_to_user(connection.schema_name, alert.binding.owner_id, "alert",
+                     {"id": alert.pk, "status": alert.status}, html=html)
+    except Exception:  # best effort: the database is the record
+        logger.debug("push of alert %s failed", alert.pk, exc_info=True)
 
 
 def sweep_alerts(older_than: dt.timedelta = dt.timedelta(seconds=20)) -> int:

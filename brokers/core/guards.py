@@ -13,8 +13,12 @@ from brokers.core.models import OrderRequest, OrderResult, OrderStatus
 
 class MarketHoursGuard:
     """Refuse orders outside trading hours with ``MarketClosed`` (the next open in the message), or,
-    when the account says ``queue_outside_hours``, hold them as QUEUED and release them at the open via
-    ``release_due``. ``session``: 'regular', 'extended' (US pre/post market) or 'night' (TAIFEX)."""
+    when the account says ``queue_outside_hours``, answer QUEUED (``queued_until`` = the next open).
+    ``session``: 'regular', 'extended' (US pre/post market) or 'night' (TAIFEX).
+
+    The guard keeps queued requests in memory and ``release_due(service)`` submits them once open; a
+    caller that outlives the process (the execution core) should persist QUEUED orders itself and call
+    ``service.submit_prepared(request)`` at ``queued_until``."""
 
     def __init__(
         self,
@@ -57,6 +61,7 @@ class MarketHoursGuard:
             reject_reason=f"queued until {opens.isoformat()}",
             created_at=now,
             updated_at=now,
+            queued_until=opens,
         )
 
     def release_due(self, service) -> list[OrderResult]:

@@ -143,6 +143,7 @@ class OrderResult:
     created_at: dt.datetime | None = None
     updated_at: dt.datetime | None = None
     raw: Any = None
+    queued_until: dt.datetime | None = None  # QUEUED orders: when the market opens
 
     @property
     def remaining_quantity(self) -> Decimal:

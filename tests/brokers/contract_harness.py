@@ -20,6 +20,9 @@ PRICE = D(20000)
 class Harness:
     """What a contract test may ask of a venue besides the BrokerService interface."""
 
+    def broker_with_wrong_secret(self):
+        return None  # no credentials (paper)
+
     name: str
     broker = None
     symbol = None
@@ -69,6 +72,13 @@ class CcxtHarness(Harness):
         self.broker.exchange.enableRateLimit = False
         suffix = ".P" if perp else ""
         self.symbol = parse_tradingview(f"{self.VENUE[exchange_id]}:BTCUSDT{suffix}")
+
+    def broker_with_wrong_secret(self):
+        perp = self.broker.market_type is MarketType.PERP
+        return CcxtBroker(
+            self.exchange_id, api_key="test-key", secret="not-the-secret", password="pass",
+            market_type=MarketType.PERP if perp else MarketType.SPOT, api_base_url=self.server.url, timeout_ms=600,
+        )
 
     def venue_order(self, client_order_id: str):
         return self.venue.find(client_id=exchange_client_order_id(self.exchange_id, client_order_id))
@@ -124,6 +134,11 @@ class AlpacaHarness(Harness):
         self.broker.retry_backoff = 0
         self.symbol = parse_tradingview("NASDAQ:AAPL")
 
+    def broker_with_wrong_secret(self):
+        from brokers.core.alpaca_adapter import AlpacaBroker
+
+        return AlpacaBroker(api_key="alpaca-key", secret="nope", url_override=self.server.url, timeout_seconds=0.6)
+
     def venue_order(self, client_order_id: str):
         return self.venue.find(client_id=client_order_id)
 
@@ -164,6 +179,11 @@ class ShioajiHarness(Harness):
         self.broker = ShioajiBroker(self.gateway)
         self.broker.retry_backoff = 0
         self.symbol = parse_tradingview("TWSE:2330")
+
+    def broker_with_wrong_secret(self):
+        from brokers.core.shioaji_adapter import ShioajiBroker, ShioajiGateway
+
+        return ShioajiBroker(ShioajiGateway("sj-key", "nope", api=self.api))
 
     def _trade_id(self, client_order_id: str) -> str:
         from brokers.core.shioaji_adapter import custom_field_for

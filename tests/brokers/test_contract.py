@@ -6,6 +6,7 @@ from decimal import Decimal as D
 import pytest
 
 from brokers.core.errors import (
+    AuthenticationFailed,
     BrokerUnavailable,
     InsufficientFunds,
     InvalidOrder,
@@ -133,6 +134,15 @@ def test_unavailable_venue_raises_retryable_error(venue):
     with pytest.raises(BrokerUnavailable) as raised:
         venue.broker.place_order(order(venue))
     assert raised.value.retryable
+
+
+def test_wrong_credentials_raise_authentication_failed(venue):
+    broker = venue.broker_with_wrong_secret()
+    if broker is None:
+        pytest.skip("no credentials to get wrong")
+    with pytest.raises(AuthenticationFailed) as raised:
+        broker.validate_credentials()
+    assert not raised.value.retryable
 
 
 def test_unknown_order_lookup_raises_not_found(venue):

@@ -50,6 +50,7 @@ def test_order_outside_hours_is_queued_and_released_at_open():
     broker = paper([guard])
     queued = broker.place_order(buy())
     assert queued.status is OrderStatus.QUEUED
+    assert queued.queued_until == dt.datetime(2026, 11, 27, 9, 30, tzinfo=NY)
     assert guard.release_due(broker) == []
     clock.moment = dt.datetime(2026, 11, 27, 9, 31, tzinfo=NY)
     [released] = guard.release_due(broker)

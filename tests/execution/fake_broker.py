@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from decimal import Decimal
 
 import redis
@@ -17,7 +18,7 @@ from django.conf import settings
 from django.db import connection
 
 from brokers.core.base import BrokerService
-from brokers.core.errors import BrokerUnavailable, InsufficientFunds, OrderNotFound
+from brokers.core.errors import BrokerUnavailable, DuplicateOrder, InsufficientFunds, OrderNotFound
 from brokers.core.instruments import default_instrument
 from brokers.core.models import (
     AccountInfo,
@@ -37,8 +38,15 @@ from execution.brokerage import AccountUnavailable, LinkedAccount
 D = Decimal
 
 
+_clients: dict[int, redis.Redis] = {}
+
+
 def client() -> redis.Redis:
-    return redis.Redis.from_url(settings.REDIS_URL, decode_responses=True)
+    """One connection pool per process (dramatiq forks worker processes)."""
+    pid = os.getpid()
+    if pid not in _clients:
+        _clients[pid] = redis.Redis.from_url(settings.REDIS_URL, decode_responses=True)
+    return _clients[pid]
 
 
 def prefix() -> str:
@@ -65,6 +73,11 @@ def fail_next(schema: str, account_id: int, times: int = 1, *, after_send: bool 
     """The next `times` sends raise BrokerUnavailable; with after_send the order is placed first (lost reply)."""
     key = "fail_after" if after_send else "fail_before"
     client().set(f"{prefix()}:{schema}:{account_id}:{key}", times)
+
+
+def fail_lookups(schema: str, account_id: int, times: int) -> None:
+    """The next `times` order look-ups raise BrokerUnavailable (the broker's API is down)."""
+    client().set(f"{prefix()}:{schema}:{account_id}:fail_lookup", times)
 
 
 def orders_of(schema: str, account_id: int) -> list[dict]:
@@ -111,6 +124,8 @@ class RedisFakeBroker(BrokerService):
                 if D(qty) != 0]
 
     def get_order(self, *, client_order_id=None, broker_order_id=None, symbol=None) -> OrderResult:
+        if self._take_fault("fail_lookup"):
+            raise BrokerUnavailable("fake broker: look-up timed out")
         raw = self.r.hget(f"{self.key}:orders", client_order_id or "")
         if raw is None:
             raise OrderNotFound(f"order {client_order_id} not found")
@@ -131,9 +146,8 @@ class RedisFakeBroker(BrokerService):
         if self._take_fault("fail_before"):
             raise BrokerUnavailable("fake broker: connection reset")
         with self.r.lock(f"{self.key}:lock", timeout=10):
-            existing = self.r.hget(f"{self.key}:orders", request.client_order_id)
-            if existing is not None:
-                return _order_from_json(json.loads(existing))
+            if self.r.hexists(f"{self.key}:orders", request.client_order_id):
+                raise DuplicateOrder(f"duplicate client order id {request.client_order_id}")  # as real exchanges do
             price = self.reference_price(request.symbol)
             number = self.r.incr(f"{prefix()}:order-ids")
             now = dt.datetime.now(dt.UTC)
