@@ -59,7 +59,9 @@ def _schema_errors(state: Any) -> list[str]:
                 break
             leaf = min(specific, key=lambda c: len(list(c.absolute_path)) * -1)
         message = leaf.message
-        if leaf.validator == "pattern" and "description" in leaf.schema:
+        if leaf.instance is None and leaf.validator == "type":
+            message = "a value is required here"
+        elif leaf.validator == "pattern" and "description" in leaf.schema:
             message = f"{leaf.instance!r} is not allowed: {leaf.schema['description']}"
         elif leaf.validator == "additionalProperties":
             message = message.replace("Additional properties are not allowed", "Unknown field(s)")

@@ -2,6 +2,7 @@ import pytest
 from django_tenants.utils import schema_context
 
 from accounts.models import Plan
+from tests.e2e.conftest import browser, running_app  # noqa: F401  (the browser tests here use the e2e fixtures)
 from tests.factories import UserFactory
 
 
