@@ -1,4 +1,5 @@
 import json
+from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
 
 from django.contrib import messages
@@ -272,6 +273,13 @@ def convert_to_code(request: HttpRequest, pk: int) -> HttpResponse:
 # ── Backtest from the editor ──
 
 
+def _posted_day(request: HttpRequest, field: str, end: bool = False) -> datetime | None:
+    raw = request.POST.get(field, "").strip()
+    if not raw:
+        return None
+    return datetime.combine(date.fromisoformat(raw), time.max if end else time.min, tzinfo=UTC)
+
+
 @login_required
 @require_POST
 def backtest(request: HttpRequest, pk: int) -> HttpResponse:
@@ -302,9 +310,15 @@ def backtest(request: HttpRequest, pk: int) -> HttpResponse:
             messages.error(request, "Initial capital must be a number.")
             return redirect(strategy)
     try:
+        date_from = _posted_day(request, "date_from")
+        date_to = _posted_day(request, "date_to", end=True)
+    except ValueError:
+        messages.error(request, "Dates must look like 2024-01-31.")
+        return redirect(strategy)
+    try:
         run = backtest_services.start_backtest(
             request.user, version, symbol=request.POST.get("symbol", ""), timeframe=request.POST.get("timeframe", ""),
-            inputs=inputs, initial_capital=capital,
+            inputs=inputs, initial_capital=capital, date_from=date_from, date_to=date_to,
         )
     except (backtest_services.BacktestRequestError, PlanLimitExceeded) as error:
         messages.error(request, f"Backtest not started: {error}")

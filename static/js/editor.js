@@ -119,9 +119,29 @@
     form.addEventListener("submit", () => {
       document.getElementById("backtest-inputs").value = JSON.stringify(inputsPanel.values());
     });
+    // Deploy on the series chosen for the backtest (the deployment form preselects it).
+    const deploy = document.getElementById("deploy-link");
+    if (deploy && symbol) {
+      const base = deploy.getAttribute("href");
+      const update = () => {
+        const option = symbol.selectedOptions[0];
+        deploy.setAttribute("href", option && option.dataset.series ? `${base}&series=${option.dataset.series}` : base);
+      };
+      symbol.addEventListener("change", update);
+      update();
+    }
   }
 
+  // Leaving the page with unsaved changes asks first; saving (a form submit) does not.
+  let dirtyNow = false;
+  let submitting = false;
+  window.addEventListener("beforeunload", (event) => {
+    if (dirtyNow && !submitting) { event.preventDefault(); event.returnValue = ""; }
+  });
+  document.addEventListener("submit", () => { submitting = true; }, true);
+
   function setDirty(dirty) {
+    dirtyNow = dirty;
     const notice = document.getElementById("unsaved-notice");
     const button = document.getElementById("backtest-button");
     if (notice) notice.hidden = !dirty;
@@ -201,7 +221,15 @@
     bindBacktestForm(inputsPanel);
     // A refused save re-renders this page with the user's unsaved text: it differs from the stored version.
     setDirty(!!document.getElementById("save-errors"));
-    document.getElementById("save-form").addEventListener("submit", () => { textarea.value = editor.getValue(); });
+    const saveForm = document.getElementById("save-form");
+    saveForm.addEventListener("submit", () => { textarea.value = editor.getValue(); });
+    // Ctrl/Cmd+S saves a version instead of saving the web page.
+    document.addEventListener("keydown", (event) => {
+      if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "s") {
+        event.preventDefault();
+        if (!document.getElementById("save-button").disabled) saveForm.requestSubmit();
+      }
+    });
   }
 
   document.addEventListener("DOMContentLoaded", initCodeEditor);

@@ -44,10 +44,15 @@ def _path(parts: Any) -> str:
     return out or "(state)"
 
 
-def _schema_errors(state: Any) -> list[str]:
+@cache
+def _validator():
     import jsonschema
 
-    validator = jsonschema.Draft202012Validator(load_schema())
+    return jsonschema.Draft202012Validator(load_schema())
+
+
+def _schema_errors(state: Any) -> list[str]:
+    validator = _validator()
     messages = []
     for error in sorted(validator.iter_errors(state), key=lambda e: (list(map(str, e.absolute_path)), e.message)):
         # oneOf-with-null wrappers report "is not valid under any of the given schemas"; the specific

@@ -41,3 +41,21 @@ def test_the_editor_links_deploy_to_the_native_deployment_form_with_the_version(
     version = services.save_version(strategy, GOOD_SOURCE)
     page = web.get(reverse("strategies:detail", args=[strategy.pk])).content.decode()
     assert f'href="{reverse("native:create")}?version={version.pk}"' in page
+
+
+def test_backtest_passes_the_chosen_date_range(web, trader, in_retail, goog_series):
+    strategy = make_strategy(trader)
+    services.save_version(strategy, GOOD_SOURCE)
+    web.post(reverse("strategies:backtest", args=[strategy.pk]), {
+        "symbol": "NASDAQ:GOOG", "timeframe": "1D", "date_from": "2010-01-01", "date_to": "2011-12-31"})
+    run = BacktestRun.objects.get()
+    assert (run.date_from.isoformat(), run.date_to.date().isoformat()) == ("2010-01-01T00:00:00+00:00", "2011-12-31")
+
+
+def test_backtest_with_a_malformed_date_explains_the_format(web, trader, in_retail, goog_series):
+    strategy = make_strategy(trader)
+    services.save_version(strategy, GOOD_SOURCE)
+    response = web.post(reverse("strategies:backtest", args=[strategy.pk]), {
+        "symbol": "NASDAQ:GOOG", "timeframe": "1D", "date_from": "31/01/2010"}, follow=True)
+    assert "Dates must look like 2024-01-31." in response.content.decode()
+    assert not BacktestRun.objects.exists()
