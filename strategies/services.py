@@ -131,6 +131,11 @@ def convert_to_code(strategy: Strategy) -> StrategyVersion:
     return save_version(strategy, latest.source)
 
 
+def restore_version(version: StrategyVersion) -> StrategyVersion:
+    """A new latest version with an earlier version's source (and builder blocks); history is kept."""
+    return save_version(version.strategy, version.source, builder_state=version.builder_state)
+
+
 __all__ = [
     "BLANK_SOURCE",
     "BuilderStateError",
@@ -139,6 +144,7 @@ __all__ = [
     "convert_to_code",
     "create_strategy",
     "create_strategy_from_template",
+    "restore_version",
     "save_builder_version",
     "save_version",
 ]

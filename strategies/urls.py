@@ -10,6 +10,7 @@ urlpatterns = [
     path("<int:pk>/save/", views.save_view, name="save"),
     path("<int:pk>/versions/", views.version_list, name="versions"),
     path("<int:pk>/versions/<int:number>/", views.version_detail, name="version"),
+    path("<int:pk>/versions/<int:number>/restore/", views.version_restore, name="restore"),
     path("<int:pk>/diff/", views.version_diff, name="diff"),
     path("<int:pk>/builder/preview/", views.builder_preview, name="builder_preview"),
     path("<int:pk>/builder/save/", views.builder_save, name="builder_save"),

@@ -172,6 +172,16 @@ def version_detail(request: HttpRequest, pk: int, number: int) -> HttpResponse:
 
 
 @login_required
+@require_POST
+def version_restore(request: HttpRequest, pk: int, number: int) -> HttpResponse:
+    strategy = _strategy_or_404(request, pk)
+    old = _version_or_404(strategy, number)
+    version = services.restore_version(old)
+    messages.success(request, f"Restored v{old.number} as v{version.number}.")
+    return redirect(strategy)
+
+
+@login_required
 def version_diff(request: HttpRequest, pk: int) -> HttpResponse:
     strategy = _strategy_or_404(request, pk)
     try:

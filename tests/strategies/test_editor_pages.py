@@ -145,3 +145,12 @@ def test_the_list_page_offers_the_templates(web, in_retail):
     page = web.get(reverse("strategies:list")).content.decode()
     for template in TEMPLATES.values():
         assert template.name in page
+
+
+def test_restoring_an_old_version_makes_it_the_latest_without_losing_history(web, trader, in_retail):
+    strategy = make_strategy(trader)
+    services.save_version(strategy, GOOD_SOURCE)
+    services.save_version(strategy, GOOD_SOURCE + "\n// v2\n")
+    web.post(reverse("strategies:restore", args=[strategy.pk, 1]))
+    assert [(v.number, v.source) for v in strategy.versions.order_by("number")] == [
+        (1, GOOD_SOURCE), (2, GOOD_SOURCE + "\n// v2\n"), (3, GOOD_SOURCE)]
