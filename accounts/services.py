@@ -3,6 +3,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.text import slugify
+from django_tenants.utils import schema_context
 
 from .models import Domain, Membership, Organization, Plan, User
 from .selectors import effective_plan, retail_organization, user_by_email
@@ -135,7 +136,12 @@ def sign_up(email: str, password: str, display_name: str = "") -> User:
     user.set_password(password)
     user.plan = Plan.objects.get(code=Plan.Code.FREE)
     user.save()
-    Membership.objects.create(user=user, organization=retail_organization(), role=Membership.Role.OWNER)
+    retail = retail_organization()
+    Membership.objects.create(user=user, organization=retail, role=Membership.Role.OWNER)
+    from brokers.services import ensure_default_paper_account  # every new user starts on paper
+
+    with schema_context(retail.schema_name):
+        ensure_default_paper_account(user)
     return user
 
 

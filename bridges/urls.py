@@ -1,8 +1,8 @@
 from django.urls import path
 
-from fourpass.sections import section_page
+from . import views
 
 app_name = "bridges"
 urlpatterns = [
-    path("", section_page("Bridges", "Terminals for Windows-only brokers (MT4/MT5, DLL/COM)."), name="list"),
+    path("", views.instance_list, name="list"),
 ]

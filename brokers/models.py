@@ -72,6 +72,8 @@ class PaperAccountState(models.Model):
 
     account = models.OneToOneField(BrokerAccount, on_delete=models.CASCADE, related_name="paper_state")
     state = models.JSONField(default=dict)
+    # symbol -> open time (ISO) of the last stored bar matched against resting orders
+    bar_cursors = models.JSONField(default=dict, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

@@ -141,22 +141,27 @@ class DbPaperBroker(PaperBroker):
         self.account = account
 
     # ------------------------------------------------------------------ persistence
-    def _load(self, *, lock: bool, also: list[str] | None = None) -> tuple[PaperAccountState, dict[str, OrderResult]]:
-        """Load cash/positions and the open orders into the engine. ``also``: client ids to fetch in
-        the same query whatever their status (to answer retries); returned as the second item."""
+    def _load(
+        self, *, lock: bool, also: list[str] | None = None, with_open: bool = False
+    ) -> tuple[PaperAccountState, dict[str, OrderResult]]:
+        """Load cash/positions into the engine, plus the resting orders when ``with_open`` (needed to
+        match them against a bar or quote; a new submission does not need them). ``also``: client ids
+        to fetch whatever their status (to answer retries); returned as the second item."""
         rows = PaperAccountState.objects.select_for_update() if lock else PaperAccountState.objects
         state_row, _ = rows.get_or_create(account_id=self.account.pk, defaults={"state": initial_state()})
         state = PaperState.from_dict(state_row.state)
-        wanted = Q(status__in=OPEN_STATUSES)
+        self.engine.state = state
+        known: dict[str, OrderResult] = {}
+        if not with_open and not also:
+            return state_row, known
+        wanted = Q(status__in=OPEN_STATUSES) if with_open else Q(pk__in=[])
         if also:
             wanted |= Q(client_order_id__in=also)
-        known: dict[str, OrderResult] = {}
         for row in PaperOrder.objects.filter(wanted, account_id=self.account.pk):
             result = _row_to_result(row)
             if not result.is_terminal:
                 state.orders[row.client_order_id] = result
             known[row.client_order_id] = result
-        self.engine.state = state
         return state_row, known
 
     def _save(self, state_row: PaperAccountState, orders: list[OrderResult], new: set[str]) -> None:
@@ -239,9 +244,13 @@ class DbPaperBroker(PaperBroker):
         return final
 
     def _cancel(self, *, client_order_id, broker_order_id, symbol) -> OrderResult:
+        if client_order_id is None:
+            client_order_id = self.get_order(broker_order_id=broker_order_id).client_order_id
         with transaction.atomic():
-            state_row, _ = self._load(lock=True)
-            current = self.get_order(client_order_id=client_order_id, broker_order_id=broker_order_id)
+            state_row, known = self._load(lock=True, also=[client_order_id])
+            current = known.get(client_order_id)
+            if current is None:
+                raise OrderNotFound(f"paper order {client_order_id} not found")
             if current.is_terminal:
                 return current
             result = self.engine.cancel(current.client_order_id)
@@ -280,7 +289,7 @@ class DbPaperBroker(PaperBroker):
     def process_bar(self, symbol: NormalizedSymbol | str, bar: Bar) -> list[OrderResult]:
         symbol = parse_symbol(symbol)
         with transaction.atomic():
-            state_row, _ = self._load(lock=True)
+            state_row, _ = self._load(lock=True, with_open=True)
             changed = self.engine.process_bar(symbol, bar)
             self._save(state_row, changed, new=set())
         return [self._record(o) for o in changed]
@@ -288,7 +297,7 @@ class DbPaperBroker(PaperBroker):
     def process_quote(self, symbol: NormalizedSymbol | str, quote: Quote) -> list[OrderResult]:
         symbol = parse_symbol(symbol)
         with transaction.atomic():
-            state_row, _ = self._load(lock=True)
+            state_row, _ = self._load(lock=True, with_open=True)
             changed = self.engine.process_quote(symbol, quote)
             self._save(state_row, changed, new=set())
         return [self._record(o) for o in changed]

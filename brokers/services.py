@@ -3,6 +3,7 @@ rotation, and ``get_broker_service(account)``, the one way other apps obtain a `
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from decimal import Decimal
 from urllib.parse import urlsplit
@@ -307,3 +308,58 @@ def rotate_credentials_key() -> int:
 def paper_cash(account: BrokerAccount) -> dict[str, Decimal]:
     state = PaperAccountState.objects.filter(account=account).values_list("state", flat=True).first() or {}
     return {k: Decimal(v) for k, v in (state.get("cash") or {}).items()}
+
+
+# ---------------------------------------------------------------------------------- paper matching
+
+_TIMEFRAME_MINUTES = {"D": 1440, "W": 10080, "M": 43200}
+
+
+def _timeframe_minutes(timeframe: str) -> int:
+    if timeframe.isdigit():
+        return int(timeframe)
+    number, unit = timeframe[:-1] or "1", timeframe[-1].upper()
+    return int(number) * _TIMEFRAME_MINUTES.get(unit, 10**9)
+
+
+def match_resting_paper_orders(*, max_bars: int = 1000) -> int:
+    """Replay newly stored bars through every paper account of the current schema that has resting
+    orders, so limit and stop orders fill when the market crosses them. Uses the finest stored
+    timeframe of each symbol and only bars that opened after the order was placed (or after the last
+    bar already matched). Returns the number of orders that changed."""
+    from backtests.marketdata.models import MarketSeries, OHLCVBar
+    from brokers.core.paper import Bar as PaperBar
+
+    from .models import PaperOrder
+    from .paper_store import OPEN_STATUSES
+
+    changed = 0
+    accounts = BrokerAccount.objects.filter(
+        kind=BrokerAccount.Kind.PAPER, enabled=True, paper_orders__status__in=OPEN_STATUSES
+    ).distinct()
+    for account in accounts:
+        broker = DbPaperBroker(account)
+        state_row = PaperAccountState.objects.get(account=account)
+        cursors = dict(state_row.bar_cursors or {})
+        open_orders = PaperOrder.objects.filter(account=account, status__in=OPEN_STATUSES)
+        oldest: dict[str, dt.datetime] = {}
+        for symbol, created in open_orders.values_list("symbol", "created_at"):
+            oldest[symbol] = min(created, oldest.get(symbol, created))
+        for symbol, since in oldest.items():
+            series = sorted(MarketSeries.objects.filter(symbol=symbol), key=lambda s: _timeframe_minutes(s.timeframe))
+            if not series:
+                continue
+            bars = OHLCVBar.objects.filter(series=series[0]).order_by("time")
+            cursor = cursors.get(symbol)
+            if cursor:
+                bars = bars.filter(time__gt=dt.datetime.fromisoformat(cursor))
+            bars = bars.filter(time__gte=since)[:max_bars]
+            for bar in bars:
+                price = PaperBar(
+                    Decimal(str(bar.open)), Decimal(str(bar.high)), Decimal(str(bar.low)), Decimal(str(bar.close)),
+                    Decimal(str(bar.volume)), bar.time,
+                )
+                changed += len(broker.process_bar(symbol, price))
+                cursors[symbol] = bar.time.isoformat()
+        PaperAccountState.objects.filter(pk=state_row.pk).update(bar_cursors=cursors)
+    return changed

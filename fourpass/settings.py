@@ -64,6 +64,9 @@ PUBLIC_SCHEMA_URLCONF = "fourpass.urls_public"
 ROOT_URLCONF = "fourpass.urls"
 SHOW_PUBLIC_IF_NO_TENANT_FOUND = False
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
+# Set the search path once per connection and tenant switch, not before every query (measured: paper
+# orders through the database 82 -> 149 orders/s single, 1,535 -> 4,788 orders/s batched).
+TENANT_LIMIT_SET_CALLS = True
 
 MIDDLEWARE = [
     "fourpass.tenancy.TenantHostMiddleware",

@@ -201,9 +201,8 @@ class AlpacaBroker(BrokerService):
 
     def balances(self) -> list[Balance]:
         account = self._call("get_account")
-        cash = _dec(account.cash) or Decimal(0)
-        buying_power = _dec(account.buying_power) or Decimal(0)
-        return [Balance(account.currency or "USD", free=min(cash, buying_power) if cash > 0 else cash, locked=Decimal(0))]
+        # cash as the broker reports it; buying power (margin) is in account_info()
+        return [Balance(account.currency or "USD", free=_dec(account.cash) or Decimal(0))]
 
     def account_info(self) -> AccountInfo:
         account = self._call("get_account")

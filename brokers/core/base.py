@@ -17,7 +17,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Protocol
 
-from brokers.core.errors import BrokerError, DuplicateOrder, OrderNotFound, RateLimited
+from brokers.core.errors import BrokerError, BrokerUnavailable, DuplicateOrder, OrderNotFound, RateLimited
 from brokers.core.models import (
     AccountInfo,
     Balance,
@@ -167,20 +167,25 @@ class BrokerService(ABC):
             return None
 
     def _submit_idempotent(self, request: OrderRequest) -> OrderResult:
+        """Send with retries. After a failure whose outcome is unknown the order is looked up by client
+        id first; it is sent again only when the broker positively says it does not have it."""
         last_error: BrokerError | None = None
+        outcome_unknown = False
         for attempt in range(1, self.max_submit_attempts + 1):
-            if attempt > 1 and not isinstance(last_error, RateLimited):
-                # the previous attempt may have reached the broker: never send twice
+            if attempt > 1:
+                self._sleep_before_retry(attempt, last_error)
+            if outcome_unknown:
                 try:
                     existing = self._find_existing(request)
                 except BrokerError as lookup_error:
                     if not lookup_error.retryable:
                         raise
-                    existing = None
                     last_error = lookup_error
+                    continue  # cannot tell whether the first send landed: never send blind
                 if existing is not None:
                     logger.info("order %s found after an unknown outcome; not resending", request.client_order_id)
                     return existing
+                outcome_unknown = False
             try:
                 return self._send_order(request)
             except DuplicateOrder:
@@ -189,18 +194,29 @@ class BrokerService(ABC):
                     raise
                 return existing
             except BrokerError as error:
-                if not error.retryable or attempt == self.max_submit_attempts:
+                if not error.retryable:
                     raise
                 last_error = error
-                delay = self.retry_backoff * (2 ** (attempt - 1))
-                if isinstance(error, RateLimited) and error.retry_after:
-                    delay = max(delay, error.retry_after)
+                # a rate limit is a refusal; anything else (timeout, 5xx, dropped link) may have landed
+                outcome_unknown = outcome_unknown or not isinstance(error, RateLimited)
                 logger.warning(
                     "order %s attempt %d failed (%s); retrying", request.client_order_id, attempt, type(error).__name__
                 )
-                if delay > 0:
-                    time.sleep(min(delay, self.max_retry_sleep))
-        raise AssertionError("unreachable")  # pragma: no cover
+        if outcome_unknown:
+            raise BrokerUnavailable(
+                f"order {request.client_order_id}: the broker did not confirm it and it could not be looked up; "
+                "it may exist - reconcile with get_order before sending it again",
+                broker_message=last_error.broker_message if last_error else None,
+            )
+        assert last_error is not None
+        raise last_error
+
+    def _sleep_before_retry(self, attempt: int, error: BrokerError | None) -> None:
+        delay = self.retry_backoff * (2 ** (attempt - 2))
+        if isinstance(error, RateLimited) and error.retry_after:
+            delay = max(delay, error.retry_after)
+        if delay > 0:
+            time.sleep(min(delay, self.max_retry_sleep))
 
     # ------------------------------------------------------------------ updates
     def subscribe(self, callback: UpdateCallback) -> Callable[[], None]:

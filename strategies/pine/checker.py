@@ -279,7 +279,11 @@ class Checker:
         receiver = None
         try:
             for i, p in enumerate(node.params):
-                pty = from_typeref(p.declared_type).with_qualifier("simple") if p.declared_type else None
+                pty = None
+                if p.declared_type is not None:
+                    # an explicit qualifier (``const int n``, ``series float x``) is honoured; without one
+                    # the parameter is checked as 'simple' and call sites are checked via param_reqs
+                    pty = from_typeref(p.declared_type).with_qualifier(p.declared_type.qualifier or "simple")
                 if p.declared_type is not None:
                     self.check_typeref(p.declared_type)
                 if i == 0 and node.is_method:
@@ -538,6 +542,8 @@ class Checker:
         # an unmodified ``var x = 1`` keeps the qualifier of its initializer (const in TradingView); a
         # reassigned one is series (v6: second pass; v5: raised at each reassignment)
         sym = self.declare(node.name, node.name_span, ty, node.mode, declared_ty is not None)
+        if node.declared_type is not None and node.declared_type.qualifier == "const":
+            sym.mode = "const"
         if self.in_function is not None and node.mode == "plain":
             deps = self.param_deps(value)
             if deps:
@@ -589,6 +595,8 @@ class Checker:
                     "assign",
                 )
                 return ir.ExprStmt(node.span, value)
+            if sym.mode == "const":
+                self.err(f"Cannot modify '{name}': it is declared 'const'", node.target.span, "assign")
             target: ir.Expr = ir.VarRef(node.target.span, name, sym.slot, sym.scope, ty=sym.ty)
             if sym.decl_span is not None:
                 self.reassigned_decl_spans.add(sym.decl_span)

@@ -623,16 +623,26 @@ class Parser:
             )
 
     def parse_ternary(self) -> A.Node:
+        """``c1 ? a : c2 ? b : d`` -- the else-chain is parsed iteratively (long mapping chains are common
+        in real scripts and must not count as nesting); the ``then`` branch nests as usual."""
         self._enter()
+        arms: list[tuple[A.Node, A.Node]] = []
         cond = self.parse_binary(2)
-        if self.at("?"):
+        while self.at("?"):
+            if len(arms) >= MAX_CHAIN:
+                raise PineSyntaxError(
+                    f"Expression is too long (more than {MAX_CHAIN} chained '?:' operators)", self.tok.span, "limit"
+                )
             self.pos += 1
             then = self.parse_ternary()
             self.expect(":")
-            orelse = self.parse_ternary()
-            cond = A.TernaryOp(_join(cond.span, orelse.span), cond, then, orelse)
+            arms.append((cond, then))
+            cond = self.parse_binary(2)
+        node = cond
+        for c, then in reversed(arms):
+            node = A.TernaryOp(_join(c.span, node.span), c, then, node)
         self.depth -= 1
-        return cond
+        return node
 
     def parse_binary(self, min_prec: int) -> A.Node:
         left = self.parse_unary()

@@ -77,3 +77,15 @@ def test_login_redirect_ignores_foreign_next_urls(client_on, retail_tenant, memb
         "/accounts/login/?next=https://evil.example/", {"email": user.email, "password": TEST_PASSWORD}
     )
     assert response["Location"] == "/"
+
+
+def test_a_new_user_starts_with_a_paper_account(client_on, retail_tenant):
+    from django_tenants.utils import schema_context
+
+    from brokers.models import BrokerAccount
+
+    client_on(retail_tenant).post("/accounts/signup/", {"email": "paper@example.com", "password": "a-long-unusual-pass"})
+    user = User.objects.get(email="paper@example.com")
+    with schema_context(retail_tenant.schema_name):
+        account = BrokerAccount.objects.get(owner_id=user.pk)
+    assert account.kind == BrokerAccount.Kind.PAPER and account.is_default

@@ -183,6 +183,22 @@ def test_paper_burst_is_placed_in_one_transaction_with_per_order_outcomes(trader
     assert PaperOrder.objects.filter(account=account).count() == 3
 
 
+def test_periodic_matching_fills_resting_orders_from_new_stored_bars(trader, stored_btc_price):
+    account = services.ensure_default_paper_account(trader)
+    services.get_broker_service(account).place_order(
+        OrderRequest(BTC, Side.BUY, D(1), "lim", OrderType.LIMIT, price=D(19500))
+    )
+    assert services.match_resting_paper_orders() == 0  # the stored bar predates the order
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1)
+    with schema_context("public"):
+        series = get_or_create_series("BINANCE:BTCUSDT", "1")
+        upsert_bars(series, [Bar(later, 19900, 19950, 19400, 19600, 5)])
+    assert services.match_resting_paper_orders() == 1
+    order = DbPaperBroker(account).get_order(client_order_id="lim")
+    assert (order.status, order.average_price) == (OrderStatus.FILLED, D(19500))
+    assert services.match_resting_paper_orders() == 0  # the bar is not replayed
+
+
 # ------------------------------------------------------------------------------------------ pages
 
 

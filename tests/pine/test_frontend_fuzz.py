@@ -199,3 +199,11 @@ def test_internal_failure_becomes_an_internal_diagnostic(monkeypatch):
     assert result.program is None
     assert [d.code for d in result.diagnostics] == ["internal"]
     assert "KeyError" in result.diagnostics[0].message
+
+
+def test_long_ternary_mapping_chains_compile_but_nested_ternaries_are_bounded():
+    chain = " : ".join(f"k == {i} ? {i}.5" for i in range(300)) + " : 0.0"
+    assert compile_source('//@version=6\nindicator("t")\nk = bar_index % 300\nx = ' + chain + "\nplot(x)\n").ok
+    nested = "true ? " * 150 + "1" + " : 2" * 150
+    result = compile_source('//@version=6\nindicator("t")\nx = ' + nested + "\nplot(x)\n")
+    assert any(d.code == "limit" for d in result.diagnostics)

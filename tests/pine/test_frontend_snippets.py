@@ -85,6 +85,7 @@ VALID = {
 "v5_duplicate_argument_and_series_offset": '//@version=5\nindicator("x")\nplot(close, color=color.blue, color=color.red, offset=bar_index % 3, linewidth=0)\n',
 "variables_named_like_namespaces": H+"f(color, extend) =>\n    c = color.new(color, 50)\n    line.new(0, 0, 1, 1, extend=extend, color=c)\nstring timeframe = timeframe.period\nx = timeframe.isintraday\nl = f(color.red, extend.right)\nplot(close)\n",
 "untyped_param_through_math_to_simple_length": H+"EHMA(src, len) =>\n    ta.ema(2 * ta.ema(src, len / 2) - ta.ema(src, len), math.round(math.sqrt(len)))\nl = input.int(20)\nplot(EHMA(close, l))\n",
+"const_qualified_parameter": H+"f(float src, const int n) =>\n    max_bars_back(src, n)\n    src[n]\nplot(f(close, 50))\n",
 "user_fn_series_len_to_sma": H+"f(len) => ta.sma(close, len)\nplot(f(bar_index % 10 + 1))\n",
 }
 
@@ -140,6 +141,11 @@ INVALID = {
     "series_arg_through_math_in_function": (
         H + "f(len) => ta.ema(close, math.round(math.sqrt(len)))\nplot(f(bar_index + 1))\n",
         "it is passed to 'ta.ema' as 'length'",
+    ),
+    "modify_const_variable": (H + "const int LEN = 14\nLEN := 20\nplot(close)\n", "declared 'const'"),
+    "series_qualified_parameter_to_simple": (
+        H + "f(series int n) => ta.ema(close, n)\nplot(f(10))\n",
+        "a 'simple int' is expected",
     ),
     "input_default_not_in_options": (H + 'x = input.string("C", options=["A", "B"])\nplot(close)\n', "not one of the options"),
 }

@@ -8,9 +8,10 @@ import json
 from pathlib import Path
 
 from strategies.pine.runtime.cli import main
+from tests.tv_reference import STRATEGIES
 
 CORPUS = Path(__file__).parent / "corpus"
-REF = Path("/work/shared/tv-reference/strategies")
+REF = STRATEGIES
 
 BARS_CSV = "time,open,high,low,close,volume\n" + "".join(
     f"{1_704_067_200 + 3600 * k},{100 + k % 7},{102 + k % 7},{99 + k % 7},{101 + k % 5},10\n" for k in range(200))

@@ -107,3 +107,8 @@ def test_runner_supports_lookahead_on_with_history_offset_idiom() -> None:
     assert live == batch
     # day 2 shows the day-1 sma (35) from its first bar on: non-repainting previous-HTF-bar value
     assert batch[48:72] == [35.0] * 24 and batch[:48] == [None] * 48
+
+
+def test_symbol_built_with_ticker_new_is_the_chart_symbol() -> None:
+    src = header() + "d = request.security(ticker.new(syminfo.prefix, syminfo.ticker), 'D', close)\nplot(d, 'd')\n"
+    assert plotted(src, "d", BARS) == _expected_daily_close_no_lookahead()

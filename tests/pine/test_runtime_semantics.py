@@ -425,3 +425,69 @@ plot(first(m), 'm')
 """
     assert plotted(src, "a")[0] == 7.0
     assert plotted(src, "m")[0] == 42.0
+
+
+def test_exponential_call_site_expansion_is_refused_quickly() -> None:
+    lines = ["f0(x) => x + 1"]
+    for k in range(1, 14):
+        lines.append(f"f{k}(x) => f{k - 1}(x) + f{k - 1}(x) + f{k - 1}(x)")
+    src = header() + "\n".join(lines) + "\nplot(f13(close))\n"
+    start = time.perf_counter()
+    with pytest.raises(PineRuntimeError, match="too complex"):
+        run(src)
+    assert time.perf_counter() - start < 30
+
+
+def test_break_and_continue_as_last_statement_of_loop_body() -> None:
+    src = header() + """
+n = 0
+for i = 0 to 10
+    n += 1
+    if i == 3
+        break
+plot(n, 'n')
+m = 0
+for i = 0 to 10
+    if i % 2 == 0
+        continue
+    m += 1
+plot(m, 'm')
+k = 0
+while true
+    k += 1
+    if k >= 5
+        break
+plot(k, 'k')
+"""
+    assert plotted(src, "n")[0] == 4
+    assert plotted(src, "m")[0] == 5
+    assert plotted(src, "k")[0] == 5
+
+
+def test_matrix_linear_algebra() -> None:
+    src = header() + """
+m = matrix.new<float>(2, 2, 0.0)
+m.set(0, 0, 4.0)
+m.set(0, 1, 7.0)
+m.set(1, 0, 2.0)
+m.set(1, 1, 6.0)
+inv = m.inv()
+p = m.mult(inv)
+plot(m.det(), 'det')
+plot(p.get(0, 0) + p.get(1, 1), 'tr')
+plot(m.trace(), 'trace')
+m.reshape(1, 4)
+plot(m.columns(), 'cols')
+"""
+    assert plotted(src, "det")[0] == pytest.approx(10.0)
+    assert plotted(src, "tr")[0] == pytest.approx(2.0)
+    assert plotted(src, "trace")[0] == 10.0
+    assert plotted(src, "cols")[0] == 4
+
+
+def test_and_or_are_lazy_in_v6_and_strict_in_v5() -> None:
+    body = 'indicator("t")\nk = bar_index % 2 == 0 and ta.cum(1) == 3\nplot(k ? 1 : 0, "k")\n'
+    # v6 short-circuits: ta.cum runs on even bars only (1, 2, 3 at bars 0, 2, 4)
+    assert plotted("//@version=6\n" + body, "k")[:6] == [0, 0, 0, 0, 1, 0]
+    # v5 evaluates both operands on every bar: ta.cum is 3 at bar 2
+    assert plotted("//@version=5\n" + body, "k")[:6] == [0, 0, 1, 0, 0, 0]

@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import numpy as np
-import pytest
 
 from strategies.pine.runtime.broker import SymbolInfo
 from tests.pine.runtime_helpers import HOUR, crafted_bars, header, plotted
@@ -63,7 +62,6 @@ def test_timestamp_uses_exchange_time_zone_with_dst() -> None:
     assert plotted(src, "iso", bars, symbol=NY)[0] == noon_utc
 
 
-@pytest.mark.xfail(reason="front end resolves timestamp(timezone, ...) to the (year, ...) overload", strict=False)
 def test_timestamp_with_explicit_time_zone_argument() -> None:
     src = header() + "plot(timestamp('UTC', 2024, 3, 10, 12, 0), 'utc')\n"
     noon_utc = int(datetime(2024, 3, 10, 12, tzinfo=UTC).timestamp() * 1000)
@@ -123,3 +121,20 @@ def test_weekofyear_is_iso_week() -> None:
     got = plotted(header() + "plot(weekofyear, 'w')\n", "w", bars, symbol=NY)
     assert got == [_local(int(t), "America/New_York").isocalendar()[1] for t in bars.time_ms]
     assert np.unique(got).size >= 1
+
+
+def test_session_first_bar_and_trading_day_follow_the_session_start() -> None:
+    fx = SymbolInfo(ticker="OANDA:EURUSD", mintick=0.00001, type="forex", timezone="America/New_York",
+                    session_start="1700")
+    bars = _hourly(72)
+    src = header() + "plot(session.isfirstbar ? 1 : 0, 'f')\nplot(time_tradingday, 'td')\n"
+    firsts = [i for i, v in enumerate(plotted(src, "f", bars, symbol=fx)) if v == 1]
+    expected = [0] + [i for i, t in enumerate(bars.time_ms) if _local(int(t), "America/New_York").hour == 17]
+    assert firsts == expected
+    # the Runner (bar-by-bar calendar) agrees with the batch (vectorized calendar)
+    from strategies.pine.runtime.engine import Runner
+
+    runner = Runner(src, fx, "60")
+    for k in range(len(bars)):
+        runner.step((int(bars.time_ms[k]), bars.open[k], bars.high[k], bars.low[k], bars.close[k], 1.0))
+    assert runner.result().plots["td"].tolist() == plotted(src, "td", bars, symbol=fx)

@@ -14,11 +14,12 @@ from pathlib import Path
 import pytest
 
 from strategies.pine.runtime.engine import Bars, run_backtest
+from tests.tv_reference import STRATEGIES
 
 HERE = Path(__file__).parent
 CORPUS = HERE / "corpus"
 GOLDEN = HERE / "golden"
-REF = Path("/work/shared/tv-reference/strategies")
+REF = STRATEGIES
 
 pytestmark = pytest.mark.skipif(not REF.exists(), reason="TradingView reference exports not present")
 

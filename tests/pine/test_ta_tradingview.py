@@ -13,15 +13,15 @@ import math
 import zoneinfo
 from collections.abc import Callable
 from decimal import Decimal
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from strategies.pine.runtime import ta
+from tests.tv_reference import TA
 
-REFERENCE_DIR = Path("/work/shared/tv-reference/ta")
+REFERENCE_DIR = TA
 EXCHANGE_TZ = zoneinfo.ZoneInfo("America/New_York")
 SESSION_START_MINUTE = 17 * 60  # FX trading day starts at 17:00 New York
 BAR_COLUMNS = {"time", "open", "high", "low", "close", "Volume"}

@@ -20,8 +20,9 @@ import numpy as np
 import pytest
 
 from strategies.pine.runtime.broker import BacktestResult, StrategyConfig, StrategyEmulator, SymbolInfo
+from tests.tv_reference import STRATEGIES
 
-REF = Path("/work/shared/tv-reference/strategies")
+REF = STRATEGIES
 EURUSD = SymbolInfo(ticker="EURUSD", mintick=0.00001, pointvalue=1.0, type="forex",
                     timezone="America/New_York", mincontract=0.1, session_start="1700")
 QM = SymbolInfo(ticker="NYMEX_MINI:QM1!", mintick=0.025, pointvalue=500.0, type="futures",

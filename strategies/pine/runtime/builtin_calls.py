@@ -210,6 +210,9 @@ def _ta_call(script: Script, node: ir.BuiltinCall, env: _Env) -> Fn:
             statics.append(static_value(script, e, env))
         except NotStatic:
             statics.append(None)
+    while len(fns) < 5:  # overloads with fewer parameters: the bridge indexes the longest signature
+        fns.append(_const(NA))
+        statics.append(None)
     b = script.bars
     simple = spec.simple
     dynamic_simple = [k for k in simple if k < len(exprs) and exprs[k] is not None and statics[k] is None]
@@ -698,7 +701,7 @@ def _plot_title(script: Script, node: ir.BuiltinCall) -> str:
         title = f"{node.name}#{idx if idx is not None else node.site}"
     plots = script.outputs.plots
     base, k = title, 2
-    while title in plots and script.outputs.plot_kinds.get(title + "\x00site") != node.site:
+    while title in plots and script._plot_sites.get(title) != node.site:
         title = f"{base} ({k})"
         k += 1
     return title
@@ -712,7 +715,7 @@ def _plot(script: Script, node: ir.BuiltinCall, env: _Env) -> Fn:
     values: list = []
     script.outputs.plots[title] = values
     script.outputs.plot_kinds[title] = name
-    script.outputs.plot_kinds[title + "\x00site"] = node.site  # internal marker, stripped in results
+    script._plot_sites[title] = node.site
     script.state.append(values)
     IX = script.IX
     if name in ("bgcolor", "barcolor"):
@@ -880,10 +883,20 @@ def _strategy_order(script: Script, node: ir.BuiltinCall, env: _Env) -> Fn:
     return strategy_call
 
 
+_RISK_METHODS = {
+    "strategy.risk.allow_entry_in": "risk_allow_entry_in",
+    "strategy.risk.max_cons_loss_days": "risk_max_cons_loss_days",
+    "strategy.risk.max_drawdown": "risk_max_drawdown",
+    "strategy.risk.max_intraday_filled_orders": "risk_max_intraday_filled_orders",
+    "strategy.risk.max_intraday_loss": "risk_max_intraday_loss",
+    "strategy.risk.max_position_size": "risk_max_position_size",
+}
+
+
 def _risk(script: Script, node: ir.BuiltinCall, env: _Env) -> Fn:
     emu = script.emu
-    attr = "risk_" + node.name.rsplit(".", 1)[1]
-    method = getattr(emu, attr, None) if emu is not None and script.context == "chart" else None
+    attr = _RISK_METHODS.get(node.name)
+    method = getattr(emu, attr, None) if attr and emu is not None and script.context == "chart" else None
     if method is None:
         return _const(NA)
     accepted = list(inspect.signature(method).parameters)
@@ -1048,6 +1061,3 @@ _HANDLERS: dict[str, Callable[[Script, ir.BuiltinCall, _Env], Fn]] = {
     "array.new": _array_new_typed,
     **{name: _strategy_order for name in _EMU_METHODS},
 }
-
-# silence "imported but unused" for names re-exported for handlers defined elsewhere
-_UNUSED = (PineMatrix,)

@@ -57,6 +57,17 @@ STRATEGY_VARS = {
 _STRATEGY_ZERO = {"strategy.position_entry_name": None}
 
 
+_TIMEFRAME_FLAGS = {
+    "timeframe.isdaily": lambda tf: tf.isdaily,
+    "timeframe.isweekly": lambda tf: tf.isweekly,
+    "timeframe.ismonthly": lambda tf: tf.ismonthly,
+    "timeframe.isintraday": lambda tf: tf.isintraday,
+    "timeframe.isminutes": lambda tf: tf.isminutes,
+    "timeframe.isseconds": lambda tf: tf.isseconds,
+    "timeframe.isdwm": lambda tf: tf.isdwm,
+}
+
+
 def _pricescale(mintick: float) -> int:
     if mintick <= 0:
         return 100
@@ -102,9 +113,10 @@ def static_builtin_value(script: Script, name: str) -> Any:
         return tf.period
     if name == "timeframe.multiplier":
         return tf.multiplier
-    if name.startswith("timeframe.is"):
-        attr = name.split(".", 1)[1]
-        return bool(getattr(tf, attr, False))
+    if name in _TIMEFRAME_FLAGS:
+        return _TIMEFRAME_FLAGS[name](tf)
+    if name == "timeframe.isticks":
+        return False
     if name == "strategy.initial_capital":
         emu = script.emu
         return float(getattr(emu, "initial_capital", NA)) if emu is not None else NA

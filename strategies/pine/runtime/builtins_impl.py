@@ -1009,6 +1009,87 @@ def matrix_median(id: Any) -> Any:
     return array_median(PineArray(_matrix_elements(_mx(id, "matrix.median"))))
 
 
+def matrix_diff(id1: Any, id2: Any) -> PineMatrix:
+    m = _mx(id1, "matrix.diff")
+    out = matrix_copy(m)
+    if isinstance(id2, PineMatrix):
+        if (id2.rows, id2.cols) != (m.rows, m.cols):
+            raise BuiltinError("matrix.diff: matrices must have the same dimensions")
+        out.rows_data = [[a - b for a, b in zip(r1, r2, strict=True)] for r1, r2 in zip(m.rows_data, id2.rows_data, strict=True)]
+    else:
+        out.rows_data = [[a - id2 for a in r] for r in m.rows_data]
+    return out
+
+
+def _square(m: PineMatrix, fn: str) -> None:
+    if m.rows != m.cols:
+        raise BuiltinError(f"{fn}: the matrix must be square, it is {m.rows}x{m.cols}")
+
+
+def matrix_det(id: Any) -> Any:
+    import numpy as np
+
+    m = _mx(id, "matrix.det")
+    _square(m, "matrix.det")
+    return float(np.linalg.det(np.array(m.rows_data, dtype=float))) if m.rows else NA
+
+
+def matrix_inv(id: Any) -> PineMatrix:
+    import numpy as np
+
+    m = _mx(id, "matrix.inv")
+    _square(m, "matrix.inv")
+    out = PineMatrix(0, m.cols)
+    try:
+        out.rows_data = np.linalg.inv(np.array(m.rows_data, dtype=float)).tolist()
+    except np.linalg.LinAlgError:
+        out.rows_data = [[NA] * m.cols for _ in range(m.rows)]
+    return out
+
+
+def matrix_trace(id: Any) -> Any:
+    m = _mx(id, "matrix.trace")
+    _square(m, "matrix.trace")
+    return math.fsum(m.rows_data[k][k] for k in range(m.rows))
+
+
+def matrix_mode(id: Any) -> Any:
+    return array_mode(PineArray(_matrix_elements(_mx(id, "matrix.mode"))))
+
+
+def matrix_reshape(id: Any, rows: Any, columns: Any) -> None:
+    m = _mx(id, "matrix.reshape")
+    r, c = int(rows), int(columns)
+    flat = _matrix_elements(m)
+    if r * c != len(flat):
+        raise BuiltinError(f"matrix.reshape: {m.rows}x{m.cols} cannot become {r}x{c}")
+    m.rows_data = [flat[k * c : (k + 1) * c] for k in range(r)]
+    m.cols = c
+
+
+def matrix_reverse(id: Any) -> None:
+    m = _mx(id, "matrix.reverse")
+    m.rows_data = [list(reversed(r)) for r in reversed(m.rows_data)]
+
+
+def matrix_swap_rows(id: Any, row1: Any, row2: Any) -> None:
+    m = _mx(id, "matrix.swap_rows")
+    a, b = int(row1), int(row2)
+    m.rows_data[a], m.rows_data[b] = m.rows_data[b], m.rows_data[a]
+
+
+def matrix_swap_columns(id: Any, column1: Any, column2: Any) -> None:
+    m = _mx(id, "matrix.swap_columns")
+    a, b = int(column1), int(column2)
+    for r in m.rows_data:
+        r[a], r[b] = r[b], r[a]
+
+
+def matrix_is_square(id: Any) -> bool:
+    m = _mx(id, "matrix.is_square")
+    return m.rows == m.cols
+
+
 # ------------------------------------------------------------------------------------------------
 # Table
 # ------------------------------------------------------------------------------------------------
@@ -1153,4 +1234,14 @@ PURE_FUNCTIONS: dict[str, Callable[..., Any]] = {
     "matrix.max": matrix_max,
     "matrix.min": matrix_min,
     "matrix.median": matrix_median,
+    "matrix.diff": matrix_diff,
+    "matrix.det": matrix_det,
+    "matrix.inv": matrix_inv,
+    "matrix.trace": matrix_trace,
+    "matrix.mode": matrix_mode,
+    "matrix.reshape": matrix_reshape,
+    "matrix.reverse": matrix_reverse,
+    "matrix.swap_rows": matrix_swap_rows,
+    "matrix.swap_columns": matrix_swap_columns,
+    "matrix.is_square": matrix_is_square,
 }

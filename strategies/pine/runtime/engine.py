@@ -303,7 +303,7 @@ def _plots(script: Script, n: int) -> dict[str, np.ndarray]:
         kind = script.outputs.plot_kinds.get(title)
         vals = list(values) + [None if kind in ("bgcolor", "barcolor", "fill") else math.nan] * (n - len(values))
         if kind in ("bgcolor", "barcolor", "fill", "plotcandle", "plotbar"):
-            out[title] = np.array(vals, dtype=object)
+            out[title] = np.array([None if isinstance(v, float) and v != v else v for v in vals], dtype=object)
         else:
             try:
                 out[title] = np.array([math.nan if v is None else v for v in vals], dtype=np.float64)

@@ -33,20 +33,12 @@ from typing import Any
 import numpy as np
 
 from .. import ir
-from ..builtins import FUNCTIONS
-from . import ta_bridge
-from .builtins_impl import PURE_FUNCTIONS, BuiltinError, PineArray, PineMap, PineMatrix, is_na, str_tostring
-from .errors import PineCancelled, PineRuntimeError
+from .builtins_impl import PineArray, PineMap, PineMatrix, is_na
+from .errors import PineRuntimeError
 from .series import BarData
 from .timeutil import (
     Timeframe,
-    calendar_field,
-    in_session,
     parse_timeframe,
-    parse_timestamp_string,
-    resolve_timezone,
-    timeframe_from_seconds,
-    timestamp_ms,
 )
 
 NA = math.nan
@@ -56,6 +48,7 @@ DEFAULT_MAX_BARS_BACK = 5000
 MAX_LOOP_ITERATIONS_PER_BAR = 1_000_000
 DEFAULT_WALL_CLOCK_BUDGET_S = 900.0
 MAX_CALL_DEPTH = 64
+MAX_FUNCTION_INSTANCES = 20_000
 
 SERIES_BUILTINS = ("open", "high", "low", "close", "volume", "hl2", "hlc3", "ohlc4", "hlcc4", "time", "bar_index")
 
@@ -170,7 +163,6 @@ def _walk(node: Any):
             stack.append(n.match)
             stack.extend(n.body)
             continue
-        slots = getattr(type(n), "__slots__", ())
         for cls in type(n).__mro__:
             for s in getattr(cls, "__slots__", ()):
                 if s in ("span", "ty"):
@@ -180,14 +172,6 @@ def _walk(node: Any):
                     stack.append(v)
                 elif isinstance(v, dict) and s in ("fields", "raw_kwargs"):
                     stack.extend(v.values())
-        del slots
-
-
-class SecurityData:
-    """Values of ``request.security`` call sites, computed in the higher-timeframe context."""
-
-    def __init__(self) -> None:
-        self.values: dict[int, list] = {}  # site -> per chart bar value
 
 
 class Script:
@@ -206,7 +190,6 @@ class Script:
         vectorize: bool = True,
         limits: Limits | None = None,
         context: str = "chart",
-        security: SecurityData | None = None,
         security_capture: dict[int, list] | None = None,
     ) -> None:
         self.program = program
@@ -218,7 +201,6 @@ class Script:
         self.vectorize = vectorize and bars.total is not None
         self.limits = limits or Limits()
         self.context = context
-        self.security = security
         self.security_capture = security_capture
         self.inputs_specs = inputs_specs if inputs_specs is not None else list(program.inputs)
         self.input_values = input_values or {}
@@ -235,6 +217,8 @@ class Script:
         self._builtin_hist: dict[str, tuple[Fn, list]] = {}
         self._alerted_bar = [-1]
         self._security_feeds: dict[str, Any] = {}
+        self._plot_sites: dict[str, int] = {}
+        self._instances = 0
         self._pre_bar: list[Callable[[int], None]] = []
         self._always_update: list[Fn] = []
         decl = program.declaration
@@ -870,6 +854,23 @@ class Script:
         op = node.op
         if op in ("and", "or"):
             a = self._cond(node.left, env)
+            if self.version < 6:
+                # v5 evaluates both operands on every bar (ta.* state on the right side updates)
+                b = self._cond(node.right, env)
+                if op == "and":
+                    def strict_and() -> bool:
+                        x = a()
+                        y = b()
+                        return bool(x and y)
+
+                    return strict_and
+
+                def strict_or() -> bool:
+                    x = a()
+                    y = b()
+                    return bool(x or y)
+
+                return strict_or
             b = self._cond(node.right, env.child(True))
             if op == "and":
                 return lambda: bool(a() and b())
@@ -1213,6 +1214,11 @@ class Script:
             raise PineRuntimeError(f"unknown function {node.name}", line, col)
         if env.depth >= MAX_CALL_DEPTH:
             raise PineRuntimeError(f"function calls nested too deeply (recursion in '{node.name}'?)", line, col)
+        self._instances += 1
+        if self._instances > MAX_FUNCTION_INSTANCES:
+            raise PineRuntimeError(
+                f"script too complex: more than {MAX_FUNCTION_INSTANCES} function call sites after expanding "
+                f"nested calls (each call site keeps its own series state)", line, col)
         arg_fns: list[Fn] = []
         param_vecs: dict[int, Any] = {}
         for k, p in enumerate(fdef.params):
@@ -1398,23 +1404,4 @@ _EXPR_DISPATCH: dict[type, Callable[[Script, Any, _Env], Fn]] = {
     ir.While: Script._while,
 }
 
-__all__ = [
-    "FUNCTIONS",
-    "PURE_FUNCTIONS",
-    "BuiltinError",
-    "Limits",
-    "Outputs",
-    "PineCancelled",
-    "PineObject",
-    "PineRuntimeError",
-    "Script",
-    "SecurityData",
-    "calendar_field",
-    "in_session",
-    "parse_timestamp_string",
-    "resolve_timezone",
-    "str_tostring",
-    "ta_bridge",
-    "timeframe_from_seconds",
-    "timestamp_ms",
-]
+__all__ = ["Limits", "Outputs", "PineObject", "PineRuntimeError", "Script"]

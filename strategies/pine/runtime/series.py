@@ -7,10 +7,11 @@ Python float directly, avoiding numpy scalar boxing on every read.
 from __future__ import annotations
 
 import math
+from datetime import timedelta
 
 import numpy as np
 
-from .timeutil import MS_DAY, calendar_arrays, local_datetime
+from .timeutil import MS_DAY, calendar_arrays, local_datetime, trading_day_keys
 
 NA = math.nan
 
@@ -49,8 +50,7 @@ class BarData:
             cal = calendar_arrays(t, tz)
             for name in CALENDAR_FIELDS:
                 bd.cal[name] = getattr(cal, name).tolist()
-            shifted = calendar_arrays(t - session_start_min * 60_000, tz) if session_start_min else cal
-            bd.day_key = shifted.day_key.tolist()
+            bd.day_key = trading_day_keys(t, tz, session_start_min).tolist()
         bd.total = len(bd.t)
         return bd
 
@@ -71,8 +71,8 @@ class BarData:
         cal["minute"].append(dt.minute)
         cal["second"].append(dt.second)
         cal["weekofyear"].append(dt.isocalendar()[1])
-        shifted = local_datetime(time_ms - self.session_start_min * 60_000, self.tz) if self.session_start_min else dt
-        self.day_key.append(shifted.replace(tzinfo=None).toordinal() - 719163)
+        local = dt.replace(tzinfo=None) - timedelta(minutes=self.session_start_min)
+        self.day_key.append(local.toordinal() - 719163)
 
     def extend(self, time_ms: np.ndarray, o: np.ndarray, h: np.ndarray, low: np.ndarray, c: np.ndarray,
                v: np.ndarray) -> None:
@@ -86,8 +86,7 @@ class BarData:
         cal = calendar_arrays(t, self.tz)
         for name in CALENDAR_FIELDS:
             self.cal[name].extend(getattr(cal, name).tolist())
-        shifted = calendar_arrays(t - self.session_start_min * 60_000, self.tz) if self.session_start_min else cal
-        self.day_key.extend(shifted.day_key.tolist())
+        self.day_key.extend(trading_day_keys(t, self.tz, self.session_start_min).tolist())
 
     def __len__(self) -> int:
         return len(self.t)

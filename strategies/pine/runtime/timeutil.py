@@ -94,7 +94,7 @@ def calendar_arrays(time_ms: np.ndarray, tz: str) -> CalendarArrays:
     local = idx.tz_convert(resolve_timezone(tz))
     iso = local.isocalendar()
     naive = local.tz_localize(None)
-    day_key = (naive.normalize().asi8 // (MS_DAY * 1_000_000)).astype(np.int64)
+    day_key = (naive.normalize().as_unit("s").asi8 // 86_400).astype(np.int64)
     return CalendarArrays(
         year=local.year.to_numpy(np.int64),
         month=local.month.to_numpy(np.int64),
@@ -106,6 +106,14 @@ def calendar_arrays(time_ms: np.ndarray, tz: str) -> CalendarArrays:
         weekofyear=iso["week"].to_numpy(np.int64),
         day_key=day_key,
     )
+
+
+def trading_day_keys(time_ms: np.ndarray, tz: str, session_start_min: int = 0) -> np.ndarray:
+    """Exchange trading day of each time (days since epoch): local wall-clock date of ``time - session
+    start`` (a 17:00 session start puts 17:00 local, DST or not, on the next trading day)."""
+    idx = pd.DatetimeIndex(pd.to_datetime(np.asarray(time_ms, dtype=np.int64), unit="ms", utc=True))
+    local_ms = idx.tz_convert(resolve_timezone(tz)).tz_localize(None).as_unit("ms").asi8
+    return ((local_ms - session_start_min * 60_000) // MS_DAY).astype(np.int64)
 
 
 def local_datetime(time_ms: float, tz: str) -> datetime:
@@ -286,64 +294,6 @@ def infer_timeframe(time_ms: np.ndarray) -> str:
     if ms >= 28 * MS_DAY:
         return "M"
     return timeframe_from_seconds(ms // 1000)
-
-
-def bucket_starts(time_ms: np.ndarray, tf: Timeframe, tz: str, chart_day_key: np.ndarray | None = None
-                  ) -> np.ndarray:
-    """For each chart bar, the start time (ms) of the ``tf`` bar that contains it.
-
-    Daily/weekly/monthly buckets follow the exchange-time-zone calendar; intraday buckets are aligned to
-    the first bar of each local trading day (so 60-minute bars of a 09:30 session start at 09:30, as on
-    TradingView), which for 24/7 markets is midnight.
-    """
-    t = np.asarray(time_ms, dtype=np.int64)
-    n = t.shape[0]
-    if n == 0:
-        return t.copy()
-    tzinfo = resolve_timezone(tz)
-    local = pd.DatetimeIndex(pd.to_datetime(t, unit="ms", utc=True)).tz_convert(tzinfo)
-    naive = local.tz_localize(None)
-    if tf.isintraday:
-        step = tf.in_seconds * 1000
-        day_start_local = naive.normalize()
-        day_codes = (day_start_local.asi8 // 1_000_000).astype(np.int64)
-        # first bar of each local day
-        _, first_idx = np.unique(day_codes, return_index=True)
-        first_of_day = np.empty(n, dtype=np.int64)
-        order = np.searchsorted(day_codes[np.sort(first_idx)], day_codes, side="right") - 1
-        firsts = t[np.sort(first_idx)]
-        first_of_day[:] = firsts[order]
-        # align the session open to whole minutes of the bucket size measured from local midnight
-        # when the session opens at midnight; otherwise from the session open itself.
-        return first_of_day + ((t - first_of_day) // step) * step
-    if tf.isdaily:
-        day = naive.normalize()
-        if tf.multiplier > 1:
-            days = day.asi8 // (MS_DAY * 1_000_000)
-            days = days - (days % tf.multiplier)
-            day = pd.DatetimeIndex(pd.to_datetime(days * MS_DAY, unit="ms"))
-        starts_local = day
-    elif tf.isweekly:
-        day = naive.normalize()
-        starts_local = day - pd.to_timedelta(naive.day_of_week, unit="D")
-        if tf.multiplier > 1:
-            weeks = (starts_local.asi8 // (7 * MS_DAY * 1_000_000))
-            shift = weeks % tf.multiplier
-            starts_local = starts_local - pd.to_timedelta(shift * 7, unit="D")
-    elif tf.ismonthly:
-        months = (naive.year - 1970) * 12 + (naive.month - 1)
-        months = np.asarray(months) - (np.asarray(months) % tf.multiplier)
-        starts_local = pd.DatetimeIndex(
-            pd.to_datetime({"year": months // 12 + 1970, "month": months % 12 + 1, "day": 1}))
-    else:  # seconds
-        step = tf.in_seconds * 1000
-        return (t // step) * step
-    aware = pd.DatetimeIndex(starts_local).tz_localize(tzinfo, ambiguous="NaT", nonexistent="shift_forward")
-    out = aware.asi8 // 1_000_000
-    bad = pd.isna(aware)
-    if bad.any():  # ambiguous local midnight (rare): fall back to the first bar of the bucket
-        out = np.where(bad, t, out)
-    return out.astype(np.int64)
 
 
 def next_bucket_start(start_ms: int, tf: Timeframe, tz: str) -> int:

@@ -76,6 +76,13 @@ def static_value(script: Script, node: ir.Expr | None, env: _Env | None = None) 
         decl = script._top_decl.get(node.slot)
         if decl is not None and not isinstance(decl, tuple) and ("global", node.slot) not in script._assigned:
             return static_value(script, decl, env)
+    if isinstance(node, ir.BuiltinCall) and node.name in ("ticker.new", "ticker.modify", "ticker.standard"):
+        args = [static_value(script, a, env) if a is not None else None for a in node.args]
+        if node.name == "ticker.new":
+            prefix, ticker = args[0], args[1]
+            return f"{prefix}:{ticker}" if prefix and prefix == prefix else str(ticker)
+        return args[0] if args and args[0] is not None and args[0] == args[0] else \
+            static_value(script, ir.BuiltinVar(node.span, "syminfo.tickerid"), env)
     if isinstance(node, ir.BuiltinCall) and node.name in _STATIC_PURE:
         args = [static_value(script, a, env) if a is not None else _MISSING for a in node.args]
         args = _apply_defaults(node, args)
@@ -360,6 +367,8 @@ def _vec_call(script: Script, node: ir.BuiltinCall, env: _Env) -> Any:
             if k in spec.simple and isinstance(v, np.ndarray):
                 raise NotStatic  # a per-bar length: leave it to the streaming implementation
             args.append(v)
+        while len(args) < 5:  # overloads with fewer parameters: the bridge indexes the longest signature
+            args.append(None)
         n = len(script.bars.t)
         args = [np.full(n, a, dtype=np.float64) if (k not in spec.simple and isinstance(a, int | float)
                                                     and not isinstance(a, bool)) else
