@@ -1,5 +1,9 @@
 """Backtest runs, their stored results and parameter sweeps (tenant schema)."""
 
+import io
+from functools import cached_property
+
+import numpy as np
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
@@ -123,20 +127,78 @@ class BacktestRun(models.Model):
         return None
 
 
+class ResultManager(models.Manager):
+    """Leaves the (large) per-bar arrays in the database until something reads them."""
+
+    def get_queryset(self):
+        return super().get_queryset().defer("arrays")
+
+
 class BacktestResult(models.Model):
-    """Everything a finished run produced. Series arrays are aligned with `times` (bar open times, ms)."""
+    """Everything a finished run produced. Per-bar series (bar open times in epoch ms, equity, drawdown,
+    buy-and-hold equity and every numeric plot) are stored together as one uncompressed .npz blob: a 100k-bar
+    run writes ~4 MB of float64 in milliseconds, where JSON arrays took seconds to encode and parse."""
 
     run = models.OneToOneField(BacktestRun, on_delete=models.CASCADE, related_name="result", primary_key=True)
     summary = models.JSONField(default=dict)
-    times = models.JSONField(default=list)
-    equity = models.JSONField(default=list)
-    drawdown = models.JSONField(default=list)
-    buy_and_hold = models.JSONField(default=list)
-    plots = models.JSONField(default=dict, help_text="{title: [values aligned with times]}")
+    arrays = models.BinaryField(help_text="numpy .npz: time, equity, drawdown, buy_and_hold, plot:<title>...")
     trade_count = models.PositiveIntegerField(default=0)
+
+    PLOT_PREFIX = "plot:"
+
+    objects = ResultManager()
+
+    class Meta:
+        base_manager_name = "objects"  # run.result also defers the arrays
 
     def __str__(self) -> str:
         return f"Result of run {self.run_id}"
+
+    @staticmethod
+    def pack(arrays: dict[str, np.ndarray]) -> bytes:
+        buffer = io.BytesIO()
+        np.savez(buffer, **arrays)
+        return buffer.getvalue()
+
+    @cached_property
+    def _arrays(self) -> dict[str, np.ndarray]:
+        with np.load(io.BytesIO(bytes(self.arrays)), allow_pickle=False) as data:
+            return {name: data[name] for name in data.files}
+
+    def array(self, name: str) -> np.ndarray:
+        return self._arrays[name]
+
+    @staticmethod
+    def as_list(values: np.ndarray) -> list[float | None]:
+        """JSON-ready values: NaN/inf become None."""
+        array = np.asarray(values, dtype=np.float64)
+        cleaned = array.astype(object)
+        cleaned[~np.isfinite(array)] = None
+        return cleaned.tolist()
+
+    @property
+    def times(self) -> list[int]:
+        return self.array("time").tolist()
+
+    @property
+    def equity(self) -> list[float | None]:
+        return self.as_list(self.array("equity"))
+
+    @property
+    def drawdown(self) -> list[float | None]:
+        return self.as_list(self.array("drawdown"))
+
+    @property
+    def buy_and_hold(self) -> list[float | None]:
+        return self.as_list(self.array("buy_and_hold"))
+
+    @property
+    def plots(self) -> dict[str, list[float | None]]:
+        return {
+            name[len(self.PLOT_PREFIX):]: self.as_list(values)
+            for name, values in self._arrays.items()
+            if name.startswith(self.PLOT_PREFIX)
+        }
 
 
 class BacktestTrade(models.Model):

@@ -253,7 +253,7 @@ SWEEP_METRICS = {
 def sweep_cells(sweep: ParameterSweep, sort: str | None = None) -> list[dict]:
     names = [p["name"] for p in sweep.parameters]
     cells = []
-    for run in sweep.runs.select_related("result").order_by("pk"):
+    for run in sweep.runs.select_related("result").defer("result__arrays").order_by("pk"):
         summary = run.result.summary if run.status == RunStatus.SUCCEEDED and hasattr(run, "result") else {}
         cells.append({
             "run": run,

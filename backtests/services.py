@@ -33,7 +33,7 @@ from .models import ACTIVE_STATUSES, BacktestResult, BacktestRun, BacktestTrade,
 logger = logging.getLogger(__name__)
 
 LEASE_SECONDS = 90  # a running job renews its heartbeat at least this often; older means the worker died
-PUSH_INTERVAL_S = 0.25
+PROGRESS_INTERVAL_S = 0.3  # heartbeat + progress write + push at most this often
 MAX_SWEEP_CELLS = 400
 
 
@@ -66,12 +66,12 @@ def _count_bars(symbol: str, timeframe: str, date_from: datetime | None, date_to
     return count
 
 
-def _check_inputs(version: StrategyVersion, inputs: dict[str, Any]) -> dict[str, Any]:
+def _check_inputs(version: StrategyVersion, inputs: dict[str, Any], compiled=None) -> dict[str, Any]:
     known = {spec.get("name") or spec.get("title") for spec in version.inputs}
     unknown = sorted(set(inputs) - known)
     if unknown:
         raise BacktestRequestError(f"Unknown input(s): {', '.join(unknown)}.")
-    compiled = compile_source(version.source)
+    compiled = compiled or compile_source(version.source)
     coerced = {}
     for spec in version.inputs:
         name = spec.get("name") or spec.get("title")
@@ -118,6 +118,7 @@ def start_backtest(
     initial_capital: Decimal | None = None,
     sweep: ParameterSweep | None = None,
     enqueue: bool = True,
+    _prepared: dict | None = None,
 ) -> BacktestRun:
     """Validate and record a run, then queue it; returns at once (the job does the work).
 
@@ -135,8 +136,9 @@ def start_backtest(
         raise BacktestRequestError("The start date must be before the end date.")
     if initial_capital is not None and initial_capital <= 0:
         raise BacktestRequestError("Initial capital must be positive.")
-    inputs = _check_inputs(version, inputs or {})
-    bars = _count_bars(symbol, timeframe, date_from, date_to)
+    prepared = _prepared or {}
+    inputs = _check_inputs(version, inputs or {}, prepared.get("compiled"))
+    bars = prepared["bars"] if "bars" in prepared else _count_bars(symbol, timeframe, date_from, date_to)
     if bars == 0:
         raise BacktestRequestError(f"No {symbol} bars in the chosen date range.")
     check_plan_limit(user, "max_backtest_bars", bars)
@@ -254,24 +256,26 @@ def execute_run(run_id: int) -> BacktestRun | None:
     try:
         series, bars = market.load_series_bars(run.symbol, run.timeframe, run.date_from, run.date_to)
         data_hash = market.bars_hash(bars)
+        _renew_lease(run)
         loaded = time.perf_counter()
         plan_bars = _plan_max_bars(run)
         if len(bars["time"]) == 0:
             _finish(run, RunStatus.FAILED, f"No {run.symbol} bars in the chosen date range.")
             return run
-        state = {"last_push": 0.0}
+        state = {"last_write": 0.0}
 
         def progress(done: int, total: int) -> None:
             run.bars_done, run.bars_total = done, total
+            now = time.monotonic()
+            if now - state["last_write"] < PROGRESS_INTERVAL_S and done < total:
+                return  # the engine reports every 2048 bars; the page needs a few updates a second at most
+            state["last_write"] = now
             renewed = BacktestRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING, worker=run.worker).update(
                 bars_done=done, bars_total=total, heartbeat_at=timezone.now()
             )
             if not renewed:
                 raise _Lease()
-            now = time.monotonic()
-            if now - state["last_push"] >= PUSH_INTERVAL_S or done >= total:
-                state["last_push"] = now
-                _push(run)
+            _push(run)
 
         def should_cancel() -> bool:
             return BacktestRun.objects.filter(pk=run.pk, cancel_requested=True).exists()
@@ -288,6 +292,7 @@ def execute_run(run_id: int) -> BacktestRun | None:
             max_bars=plan_bars,
         )
         ran = time.perf_counter()
+        _renew_lease(run)
         with transaction.atomic():
             if not BacktestRun.objects.select_for_update().filter(pk=run.pk, status=RunStatus.RUNNING).exists():
                 raise _Lease()
@@ -316,6 +321,14 @@ def execute_run(run_id: int) -> BacktestRun | None:
     return run
 
 
+def _renew_lease(run: BacktestRun) -> None:
+    """Heartbeat between long phases (loading, storing); the engine's progress callback renews it while running."""
+    if not BacktestRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING, worker=run.worker).update(
+        heartbeat_at=timezone.now()
+    ):
+        raise _Lease()
+
+
 def _plan_max_bars(run: BacktestRun) -> int:
     from accounts.selectors import effective_plan
 
@@ -334,15 +347,15 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def _series_list(values: np.ndarray) -> list[float | None]:
-    array = np.asarray(values, dtype=np.float64)
-    cleaned = array.astype(object)
-    cleaned[~np.isfinite(array)] = None
-    return cleaned.tolist()
+TRADE_COLUMNS = (
+    "run_id", "number", "direction", "entry_time", "entry_price", "entry_signal", "exit_time", "exit_price",
+    "exit_signal", "quantity", "profit", "profit_percent", "run_up", "run_up_percent", "drawdown", "drawdown_percent",
+    "cumulative_profit", "commission", "bars_held", "is_open",
+)
 
 
 def store_result(run: BacktestRun, result, bars: dict[str, np.ndarray], series_id: int | None = None) -> BacktestResult:
-    """Persist a RunResult: summary, per-bar series, numeric plots and the trade rows."""
+    """Persist a RunResult: summary, per-bar series and numeric plots (one .npz blob), trade rows (COPY)."""
     BacktestTrade.objects.filter(run=run).delete()
     BacktestResult.objects.filter(run=run).delete()
     times = np.asarray(result.times, dtype=np.int64)
@@ -351,38 +364,31 @@ def store_result(run: BacktestRun, result, bars: dict[str, np.ndarray], series_i
     closes = bars["close"][start : start + len(times)]
     capital = float(result.summary.get("initial_capital") or (run.initial_capital or 0) or 0)
     buy_and_hold = closes / opens[0] * capital if len(opens) and opens[0] else np.zeros(len(times))
-    plots = {}
+    arrays = {
+        "time": times,
+        "equity": np.asarray(result.equity, dtype=np.float64),
+        "drawdown": np.asarray(result.drawdown, dtype=np.float64),
+        "buy_and_hold": np.asarray(buy_and_hold, dtype=np.float64),
+    }
     for title, values in result.plots.items():
         array = np.asarray(values)
         if array.dtype != object:
-            plots[title] = _series_list(array)
+            arrays[f"{BacktestResult.PLOT_PREFIX}{title}"] = array.astype(np.float64)
     stored = BacktestResult.objects.create(
-        run=run,
-        summary=_clean(result.summary),
-        times=times.tolist(),
-        equity=_series_list(result.equity),
-        drawdown=_series_list(result.drawdown),
-        buy_and_hold=_series_list(buy_and_hold),
-        plots=plots,
-        trade_count=len(result.trades),
+        run=run, summary=_clean(result.summary), arrays=BacktestResult.pack(arrays), trade_count=len(result.trades)
     )
-    BacktestTrade.objects.bulk_create(
-        [
-            BacktestTrade(
-                run=run, number=t.trade_num, direction=t.direction, entry_time=int(t.entry_time),
-                entry_price=float(t.entry_price), entry_signal=str(t.entry_signal or "")[:200],
-                exit_time=None if t.exit_time is None else int(t.exit_time),
-                exit_price=None if t.exit_price is None else float(t.exit_price),
-                exit_signal=str(t.exit_signal or "")[:200], quantity=float(t.qty), profit=float(t.profit),
-                profit_percent=_finite(t.profit_pct), run_up=_finite(t.runup), run_up_percent=_finite(t.runup_pct),
-                drawdown=_finite(t.drawdown), drawdown_percent=_finite(t.drawdown_pct),
-                cumulative_profit=_finite(t.cum_profit), commission=_finite(t.commission), bars_held=t.bars_held,
-                is_open=t.is_open,
-            )
-            for t in result.trades
-        ],
-        batch_size=2000,
-    )
+    table = BacktestTrade._meta.db_table
+    with connection.cursor() as cursor, cursor.cursor.copy(
+        f"COPY {table} ({', '.join(TRADE_COLUMNS)}) FROM STDIN"
+    ) as copy:
+        for t in result.trades:
+            copy.write_row((
+                run.pk, t.trade_num, t.direction, int(t.entry_time), float(t.entry_price), str(t.entry_signal or "")[:200],
+                None if t.exit_time is None else int(t.exit_time), None if t.exit_price is None else float(t.exit_price),
+                str(t.exit_signal or "")[:200], float(t.qty), float(t.profit), _finite(t.profit_pct), _finite(t.runup),
+                _finite(t.runup_pct), _finite(t.drawdown), _finite(t.drawdown_pct), _finite(t.cum_profit),
+                _finite(t.commission), int(t.bars_held), bool(t.is_open),
+            ))
     return stored
 
 
@@ -497,10 +503,15 @@ def start_sweep(
             date_from=date_from, date_to=date_to, initial_capital=initial_capital, base_inputs=base_inputs,
             parameters=parameters, metric=metric,
         )
+        # every cell shares the data range and the program: count and compile once, not once per cell
+        prepared = {
+            "bars": _count_bars(symbol, timeframe, date_from, date_to),
+            "compiled": compile_source(version.source),
+        }
         for combination in itertools.product(*(p["values"] for p in parameters)):
             inputs = {**base_inputs, **dict(zip(names, combination, strict=True))}
             start_backtest(
                 user, version, symbol=symbol, timeframe=timeframe, date_from=date_from, date_to=date_to,
-                inputs=inputs, initial_capital=initial_capital, sweep=sweep,
+                inputs=inputs, initial_capital=initial_capital, sweep=sweep, _prepared=prepared,
             )
     return sweep

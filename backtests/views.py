@@ -81,6 +81,7 @@ def backtest_list(request: HttpRequest) -> HttpResponse:
         "input_fields": _input_fields(version, request.POST if form.is_bound else None),
         "strategy_form": NewStrategyForm(),
         "has_data": MarketSeries.objects.exists(),
+        "stored_series": MarketSeries.objects.order_by("symbol", "timeframe").values_list("symbol", "timeframe"),
     }
     return render(request, "backtests/list.html", context, status=400 if (errors or form.errors) else 200)
 

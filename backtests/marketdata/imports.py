@@ -26,10 +26,11 @@ class ImportRejected(ValueError):
 @dataclass
 class ImportResult:
     series: MarketSeries
-    rows: int
+    rows: int  # bars read and stored (new, changed or already identical)
     first: datetime | None
     last: datetime | None
     seconds: float
+    written: int = 0  # rows actually inserted or changed
 
     @property
     def rows_per_second(self) -> float:
@@ -52,10 +53,10 @@ def _check_request(symbol: str, timeframe: str, timezone: str | None) -> tuple[s
     return symbol, timeframe
 
 
-def _result(series: MarketSeries, bars: BarArrays, rows: int, started: float) -> ImportResult:
+def _result(series: MarketSeries, bars: BarArrays, written: int, started: float) -> ImportResult:
     first = datetime.fromtimestamp(int(bars.time[0]) / 1000, UTC) if len(bars) else None
     last = datetime.fromtimestamp(int(bars.time[-1]) / 1000, UTC) if len(bars) else None
-    return ImportResult(series, rows, first, last, time.perf_counter() - started)
+    return ImportResult(series, len(bars), first, last, time.perf_counter() - started, written)
 
 
 @transaction.atomic

@@ -9,7 +9,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from django.db import connection
+from django.db import connection, transaction
 from psycopg import sql
 
 from .models import MarketSeries, OHLCVBar
@@ -165,7 +165,11 @@ def load_resampled(
             "WHERE series_id = {}{} ORDER BY bucket"
         ).format(sql.Identifier(view), sql.Literal(series.pk), _range_filter(start, end, "bucket"))
         return _fetch_columns(query)
-    return _fetch_columns(resample_query(series, target, start, end))
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            # sorting a year of minute bars into buckets needs more than the default 4 MB, or it spills to disk
+            cursor.execute("SET LOCAL work_mem = '128MB'")
+        return _fetch_columns(resample_query(series, target, start, end))
 
 
 def bars_hash(bars: dict[str, np.ndarray]) -> str:

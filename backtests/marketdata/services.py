@@ -169,7 +169,7 @@ def _copy(cursor, statement: str, payload: bytes) -> None:
 
 @transaction.atomic
 def upsert_arrays(series: MarketSeries, bars: BarArrays, validate: bool = True) -> int:
-    """Write columnar bars for `series`; returns the number of rows inserted or updated.
+    """Write columnar bars for `series`; returns the number of rows inserted or changed.
 
     A range with no stored bars is COPYed straight into the table (the fast path for fresh imports);
     otherwise the bars are COPYed into a temp table and merged with one INSERT ... ON CONFLICT UPDATE.
@@ -210,7 +210,10 @@ def upsert_arrays(series: MarketSeries, bars: BarArrays, validate: bool = True) 
             f"INSERT INTO {table} (series_id, time, open, high, low, close, volume) "  # noqa: S608
             "SELECT %s, time, open, high, low, close, volume FROM ohlcv_staging "
             "ON CONFLICT (series_id, time) DO UPDATE SET open = EXCLUDED.open, high = EXCLUDED.high, "
-            "low = EXCLUDED.low, close = EXCLUDED.close, volume = EXCLUDED.volume",
+            "low = EXCLUDED.low, close = EXCLUDED.close, volume = EXCLUDED.volume "
+            # unchanged bars are left alone: re-fetching an overlapping range rewrites only what changed
+            f"WHERE ({table}.open, {table}.high, {table}.low, {table}.close, {table}.volume) IS DISTINCT FROM "
+            "(EXCLUDED.open, EXCLUDED.high, EXCLUDED.low, EXCLUDED.close, EXCLUDED.volume)",
             [series.pk],
         )
         return cursor.rowcount

@@ -158,3 +158,24 @@ def test_the_gap_report_lists_missing_bars(client, eurusd):
     response = client.get(f"/backtests/data/{eurusd.pk}/gaps/", HTTP_HX_REQUEST="true")
     assert response.status_code == 200
     assert "gap" in response.content.decode() or "none" in response.content.decode()
+
+
+def test_listing_runs_does_not_load_their_per_bar_arrays(client, finished_run):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get("/backtests/")
+    assert response.status_code == 200 and "194" in response.content.decode()
+    assert not any('"arrays"' in q["sql"] for q in queries.captured_queries)
+
+
+def test_a_failed_run_page_shows_the_error_with_its_pine_line(client, eurusd, trader, in_retail):
+    from .factories import FAILING_STRATEGY
+
+    run = services.start_backtest(trader, strategy_version(trader, FAILING_STRATEGY), symbol="FX:EURUSD", timeframe="60",
+                                  enqueue=False)
+    services.execute_run(run.pk)
+    page = client.get(f"/backtests/runs/{run.pk}/").content.decode()
+    assert "The backtest failed at line 4:" in page
+    assert "4 | x = array.get(arr, 5)" in page

@@ -80,3 +80,14 @@ def test_the_parity_page_compares_an_uploaded_export(rsi_run, trader, retail_ten
     body = response.content.decode()
     assert 'id="match-rate">100%' in body and "The trade lists are identical." in body
     assert body.count('class="parity-matched"') == 194
+
+
+def test_the_newer_two_row_layout_with_exit_rows_first_is_accepted(rsi_run):
+    lines = REFERENCE.decode().splitlines()
+    header = lines[0].replace("Date/Time", "Date and time").replace("Run-up", "Favorable excursion").replace(
+        "Drawdown", "Adverse excursion"
+    )
+    pairs = [lines[i : i + 2] for i in range(1, len(lines), 2)]
+    newest_first = [row for pair in reversed(pairs) for row in reversed(pair)]  # exit row, then entry row
+    report = parity.compare_trades(parity.read_tradingview_trades("\n".join([header, *newest_first])), ours(rsi_run), 0.00001)
+    assert report.matched == 194 and report.match_rate == 1.0

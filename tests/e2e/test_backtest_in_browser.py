@@ -64,3 +64,46 @@ def test_a_running_backtest_can_be_cancelled_from_the_ui(running_app, browser):
     else:
         page.wait_for_selector(".bt-status-succeeded")
     page.close()
+
+
+def test_a_parameter_sweep_and_a_parity_report_from_the_ui(running_app, browser):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    log_in(page, running_app)
+    page.goto(f"{running_app}/backtests/")
+    page.select_option("#id_version", label="RSI Strategy (demo) v1")
+    page.select_option("#id_symbol", "FX:EURUSD")
+    page.fill("#id_timeframe", "60")
+    page.click("#start-backtest")
+    page.wait_for_selector(".bt-status-succeeded", timeout=60_000)
+    run_url = page.url
+
+    # parity: our own TradingView-layout export uploaded back matches 100 %
+    export = page.request.get(run_url + "export/trades-tradingview.csv")
+    assert export.ok and export.text().startswith("Trade #,Type,Date/Time,Signal,Price USD")
+    page.goto(run_url + "parity/")
+    page.set_input_files("#id_file", files=[{"name": "tv.csv", "mimeType": "text/csv", "buffer": export.body()}])
+    page.click("#parity-form button[type=submit]")
+    page.wait_for_selector("#match-rate")
+    assert page.inner_text("#match-rate") == "100%"
+    page.screenshot(path=str(ARTIFACTS / "backtest-parity.png"), full_page=False)
+
+    # sweep: 3 x 3 grid run by the workers, then a heatmap whose cells open full backtests
+    page.goto(run_url + "sweep/")
+    page.check("#sweep-length")
+    page.fill("input[name=from__length]", "10")
+    page.fill("input[name=to__length]", "14")
+    page.fill("input[name=step__length]", "2")
+    page.check("#sweep-overSold")
+    page.fill("input[name=from__overSold]", "25")
+    page.fill("input[name=to__overSold]", "35")
+    page.fill("input[name=step__overSold]", "5")
+    page.click("#sweep-form button[type=submit]")
+    page.wait_for_url("**/backtests/sweeps/*/")
+    page.wait_for_selector("text=9 / 9 backtests finished", timeout=120_000)
+    cells = page.locator("#sweep-heatmap td a")
+    assert cells.count() == 9
+    page.screenshot(path=str(ARTIFACTS / "backtest-sweep.png"), full_page=True)
+    cells.first.click()
+    page.wait_for_selector(".bt-status-succeeded")
+    assert "/backtests/runs/" in page.url
+    page.close()

@@ -114,7 +114,7 @@ def test_the_import_command_imports_a_file_and_reports_bad_lines(tmp_path):
     good.write_bytes(csv_bytes(GOOD))
     out = io.StringIO()
     call_command("import_ohlcv", str(good), "--symbol", "TEST:CMD", "--timeframe", "1h", "--mintick", "0.5", stdout=out)
-    assert "4 bars imported into TEST:CMD 60" in out.getvalue()
+    assert "4 bars imported into TEST:CMD 60 (4 new or changed" in out.getvalue()
     assert MarketSeries.objects.get(symbol="TEST:CMD").mintick == 0.5
     bad = tmp_path / "bad.csv"
     bad.write_bytes(csv_bytes(with_row(2, "2024-01-01T02:00:00Z,11,11.5,10.5,x,90")))
@@ -128,3 +128,11 @@ def test_the_reference_tradingview_bars_import_with_their_dst_offsets():
         result = imports.import_csv(handle, symbol="FX:EURUSD", timeframe="60", timezone="America/New_York")
     assert result.rows == 23054
     assert result.first.isoformat() == "2022-01-02T22:00:00+00:00"
+
+
+def test_reimporting_identical_bars_rewrites_nothing():
+    imports.import_csv(io.BytesIO(csv_bytes(GOOD)), symbol="TEST:SAME", timeframe="60")
+    again = imports.import_csv(io.BytesIO(csv_bytes(GOOD)), symbol="TEST:SAME", timeframe="60")
+    assert (again.rows, again.written) == (4, 0)
+    changed = imports.import_csv(io.BytesIO(csv_bytes(with_row(1, GOOD[1].replace(",120", ",121")))), symbol="TEST:SAME", timeframe="60")
+    assert (changed.rows, changed.written) == (4, 1)

@@ -43,6 +43,6 @@ class Command(BaseCommand):
         except (BadBarsError, imports.ImportRejected) as error:
             raise CommandError(f"{options['file']}: {error} — nothing was imported") from error
         self.stdout.write(
-            f"{result.rows} bars imported into {result.series} ({result.first:%Y-%m-%d %H:%M} → {result.last:%Y-%m-%d %H:%M} UTC) "
+            f"{result.rows} bars imported into {result.series} ({result.written} new or changed; {result.first:%Y-%m-%d %H:%M} → {result.last:%Y-%m-%d %H:%M} UTC) "
             f"in {result.seconds:.2f} s ({result.rows_per_second:,.0f} rows/s)"
         )
