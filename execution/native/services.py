@@ -679,7 +679,7 @@ def resume_deployment(deployment: Deployment, user, *, adopt_positions: bool = F
                 factor = _position_factor(route)
                 if factor is None:
                     continue
-                baseline[str(route.account_id)] = str(broker_position(locked, route) - factor * locked.traded_position)
+                baseline[str(route.account_id)] = format((broker_position(locked, route) - factor * locked.traded_position).normalize(), "f")
             locked.baseline = baseline
             record_event(locked, DeploymentEvent.Kind.RECONCILED,
                          f"positions adopted as held outside the strategy: {baseline}", actor=user)

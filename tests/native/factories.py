@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from decimal import Decimal
 
 import numpy as np
@@ -20,6 +21,7 @@ from strategies.pine.runtime.engine import Bars
 PERP = "BINANCE:BTCUSDT.P"
 HOUR_MS = 3_600_000
 START = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+_numbers = itertools.count(1)
 
 CROSS_STRATEGY = """//@version=6
 strategy("Native cross", overlay=true, initial_capital=100000, default_qty_type=strategy.fixed, default_qty_value=2)
@@ -69,7 +71,7 @@ def store(series: MarketSeries, bars: Bars) -> None:
 
 
 def make_version(owner, source: str = CROSS_STRATEGY) -> StrategyVersion:
-    strategy = Strategy.objects.create(owner=owner, name=f"Strategy of {owner.email}")
+    strategy = Strategy.objects.create(owner=owner, name=f"Strategy {next(_numbers)}")
     return StrategyVersion.objects.create(strategy=strategy, number=1, source=source)
 
 

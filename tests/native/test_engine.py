@@ -1,0 +1,94 @@
+"""The fill -> broker command bookkeeping of a deployment runner (pure: no database)."""
+
+from decimal import Decimal
+
+from execution.native.engine import DeploymentRunner
+from strategies.pine import compile_source
+from strategies.pine.runtime.broker import SymbolInfo
+from strategies.pine.runtime.engine import run_backtest
+from tests.native.factories import CROSS_STRATEGY, goog_bars_hourly
+
+SYMBOL = SymbolInfo(ticker="BINANCE:BTCUSDT.P")
+
+REVERSING = """//@version=6
+strategy("Reverse", default_qty_type=strategy.fixed, default_qty_value=2)
+if bar_index % 10 == 0
+    strategy.entry("L", strategy.long)
+if bar_index % 10 == 5
+    strategy.entry("S", strategy.short)
+"""
+
+LONG_FROM_HISTORY = """//@version=6
+strategy("Held", default_qty_type=strategy.fixed, default_qty_value=3, pyramiding=2)
+if bar_index == 5
+    strategy.entry("L", strategy.long)
+if bar_index == 60
+    strategy.entry("L2", strategy.long, qty=1)
+if bar_index == 70
+    strategy.close_all()
+"""
+
+
+def _steps(source, bars, warmup):
+    runner = DeploymentRunner.start(compile_source(source), SYMBOL, "60", {}, bars.slice(0, warmup))
+    outcomes = []
+    for i in range(warmup, len(bars)):
+        outcomes.append(runner.step((int(bars.time_ms[i]), bars.open[i], bars.high[i], bars.low[i], bars.close[i],
+                                     bars.volume[i])))
+    return runner, outcomes
+
+
+def test_a_market_order_is_sent_at_the_close_of_the_bar_that_placed_it():
+    bars = goog_bars_hourly(40)
+    _, outcomes = _steps(REVERSING, bars, 8)
+    entry_bar = outcomes[10 - 8]  # bar 10 places the long; it fills at bar 11's open
+    assert [(c.action, c.quantity, c.predicted) for c in entry_bar.commands] == [("buy", Decimal(2), True)]
+    assert entry_bar.commands[0].reference_price == Decimal(str(bars.close[10]))
+    assert outcomes[11 - 8].commands == []  # the real fill at the open is not sent again
+
+
+def test_a_reversal_is_an_exit_then_an_entry():
+    bars = goog_bars_hourly(40)
+    _, outcomes = _steps(REVERSING, bars, 8)
+    reversal = outcomes[15 - 8].commands
+    assert [(c.action, c.quantity) for c in reversal] == [("exit", None), ("sell", Decimal(2))]
+    assert [c.position_after for c in reversal] == [Decimal(0), Decimal(-2)]
+
+
+def test_a_position_inherited_from_the_warm_up_is_never_traded():
+    bars = goog_bars_hourly(80)
+    runner, outcomes = _steps(LONG_FROM_HISTORY, bars, 50)
+    commands = [c for o in outcomes for c in o.commands]
+    assert runner.runner.emu.position_size == 0
+    # only the 1 contract added live is bought and later sold; the 3 from history are not closed at the broker
+    assert [(c.action, c.quantity) for c in commands] == [("buy", Decimal(1)), ("exit", None)]
+    assert commands[-1].position_before == Decimal(1)
+
+
+def test_stepping_history_bar_by_bar_gives_the_backtest_trades():
+    bars = goog_bars_hourly(900)
+    runner, _ = _steps(CROSS_STRATEGY, bars, 300)
+    backtest = run_backtest(compile_source(CROSS_STRATEGY), bars, SYMBOL, timeframe="60")
+    live = runner.runner.result().trades
+    assert [(t.entry_time, t.exit_time, t.qty, t.entry_price, t.exit_price) for t in live] == \
+        [(t.entry_time, t.exit_time, t.qty, t.entry_price, t.exit_price) for t in backtest.trades]
+
+
+def test_the_traded_position_follows_the_strategy_once_it_started_flat():
+    bars = goog_bars_hourly(900)
+    runner, outcomes = _steps(CROSS_STRATEGY, bars, 300)
+    position = Decimal(0)
+    for outcome in outcomes:
+        for command in outcome.commands:
+            assert command.position_before == position
+            position = command.position_after
+    assert position == Decimal(str(runner.book.traded_position))
+    assert runner.book.traded_position == runner.runner.emu.position_size
+
+
+def test_the_state_round_trip_resumes_the_bookkeeping():
+    bars = goog_bars_hourly(200)
+    runner, _ = _steps(REVERSING, bars, 100)
+    restored = DeploymentRunner.from_state(compile_source(REVERSING), SYMBOL, "60", {}, runner.get_state(),
+                                           runner.book_json())
+    assert restored.book == runner.book and restored.last_time_ms == runner.last_time_ms
