@@ -22,7 +22,7 @@ from brokers.core.errors import BrokerError, OrderNotFound, SymbolError
 from brokers.core.models import OrderRequest, OrderResult, OrderStatus, OrderType, Side
 from brokers.core.symbols import parse_tradingview
 
-from . import brokerage, risk
+from . import brokerage, live, risk
 from .models import AccountExecution, AuditEvent, Fill, Order, OrderEvent, SignalRecord
 from .signals import (
     AccountRoute,
@@ -207,11 +207,11 @@ def dispatch_signal(record: SignalRecord) -> list[AccountExecution]:
     routes = [route_from_json(r) for r in record.payload["routes"]]
     shares = _allocation_shares(record, routes)
     executions = []
-    for route in routes:
+    for route, route_json in zip(routes, record.payload["routes"], strict=True):
         execution, _ = AccountExecution.objects.get_or_create(
             signal=record,
             broker_account_id=route.account_id,
-            defaults={"route": record.payload["routes"][routes.index(route)], "allocation_share": shares.get(route.account_id)},
+            defaults={"route": route_json, "allocation_share": shares.get(route.account_id)},
         )
         executions.append(execution)
     SignalRecord.objects.filter(pk=record.pk).update(status=SignalRecord.Status.DISPATCHED)
@@ -689,20 +689,16 @@ def requeue_stuck_executions(older_than: dt.timedelta = dt.timedelta(seconds=30)
 def _push_order(order: Order, *, insert: bool = False) -> None:
     """Live update of open pages: a new row on the orders page, or the row replaced where it is shown."""
     try:
-        from fourpass.realtime import push_to_user
-
         html = render_to_string("execution/partials/order_row.html", {"order": order, "oob": True, "insert": insert})
-        push_to_user(connection.schema_name, order.owner_id, "order",
+        live.push(connection.schema_name, order.owner_id, "order",
                      {"id": order.pk, "state": order.state, "client_order_id": order.client_order_id,
                       "filled_quantity": str(order.filled_quantity)}, html=html)
     except Exception:  # live updates are best effort; the database is the record
-        logger.debug("push of order %s failed", order.pk, exc_info=True)
+        logger.warning("push of order %s failed", order.pk, exc_info=True)
 
 
 def _push_signal(record: SignalRecord) -> None:
     try:
-        from fourpass.realtime import push_to_user
-
-        push_to_user(connection.schema_name, record.owner_id, "signal", {"id": record.pk, "status": record.status})
+        live.push(connection.schema_name, record.owner_id, "signal", {"id": record.pk, "status": record.status})
     except Exception:
-        logger.debug("push of signal %s failed", record.pk, exc_info=True)
+        logger.warning("push of signal %s failed", record.pk, exc_info=True)

@@ -17,12 +17,13 @@ from typing import Any
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from accounts.models import Organization
 from accounts.services import check_plan_limit
-from execution import brokerage
+from execution import brokerage, live
 from execution import services as execution_services
 from execution.models import AuditEvent
 from execution.signals import (
@@ -485,16 +486,12 @@ def process_alert(alert_id: int) -> None:
 def push_alert(alert: Alert) -> None:
     """Insert the alert's row at the top of the owner's open alert logs."""
     try:
-        from django.template.loader import render_to_string
-
-        from fourpass.realtime import push_to_user
-
         row = render_to_string("webhooks/partials/alert_row.html", {"alert": alert})
         html = f'<tbody hx-swap-oob="afterbegin:#alert-rows">{row}</tbody>'
-        push_to_user(connection.schema_name, alert.binding.owner_id, "alert",
+        live.push(connection.schema_name, alert.binding.owner_id, "alert",
                      {"id": alert.pk, "status": alert.status}, html=html)
     except Exception:  # best effort: the database is the record
-        logger.debug("push of alert %s failed", alert.pk, exc_info=True)
+        logger.warning("push of alert %s failed", alert.pk, exc_info=True)
 
 
 def sweep_alerts(older_than: dt.timedelta = dt.timedelta(seconds=20)) -> int:

@@ -24,7 +24,7 @@ from webhooks.routing.models import HookRoute  # noqa: E402
 
 
 def setup(schema: str, accounts: str, *options: str) -> dict:
-    if not connection.settings_dict["NAME"].startswith("test_"):
+    if not connection.settings_dict["NAME"].startswith(("test_", "fourpass_e2e_")):
         raise SystemExit("refusing to write outside a test database")
     extra = dict(option.split("=", 1) for option in options)
     first_id = int(extra.pop("first_account", "7001"))
@@ -53,6 +53,30 @@ def cleanup(schema: str, owner_id: str) -> dict:
     return {"ok": True}
 
 
+def setup_paper(accounts: str) -> dict:
+    """For the running app (its own database): a user with paper accounts in the retail tenant, a stored
+    BTC price for the paper broker, and a binding with different sizing/filters per account."""
+    import datetime as dt
+
+    from accounts import services as account_services
+    from backtests.marketdata.services import Bar, get_or_create_series, upsert_bars
+    from brokers import services as broker_services
+    from tests.webhooks.factories import link
+
+    retail = account_services.ensure_retail_tenant()
+    owner = UserFactory(email=f"e2e-{os.getpid()}@example.com", plan=Plan.objects.get(code=Plan.Code.ENTERPRISE))
+    upsert_bars(get_or_create_series("BINANCE:BTCUSDT", "1"),
+                [Bar(dt.datetime(2026, 1, 1, tzinfo=dt.UTC), 50_000, 50_000, 50_000, 50_000, 1)])
+    with schema_context(retail.schema_name):
+        ids = [broker_services.create_broker_account(owner, name=f"Paper {n}", kind="paper").pk
+               for n in range(int(accounts))]
+        sizing = [{}, {"sizing_mode": "multiplier", "sizing_value": "2"}, {"sizing_mode": "fixed", "sizing_value": "0.005",
+                                                                           "direction": "long_only"}]
+        links = [link(account_id, **sizing[n % 3]) for n, account_id in enumerate(ids)]
+        _binding, token = make_binding(owner, links=links, rate_limit_per_minute=10_000)
+    return {"token": token, "accounts": ids, "schema": retail.schema_name}
+
+
 if __name__ == "__main__":
     command, *arguments = sys.argv[1:]
-    print(json.dumps({"setup": setup, "cleanup": cleanup}[command](*arguments)))
+    print(json.dumps({"setup": setup, "cleanup": cleanup, "setup_paper": setup_paper}[command](*arguments)))

@@ -1,20 +1,20 @@
 """Shared set-up of the execution and webhook tests: the Redis-backed fake broker accounts."""
 
 import itertools
-import os
 from decimal import Decimal
 
 import pytest
 
-os.environ["FOURPASS_ACCOUNT_PROVIDER"] = "tests.execution.fake_broker:FakeAccounts"
-
 from tests.execution import fake_broker
 
+FAKE_PROVIDER = "tests.execution.fake_broker:FakeAccounts"
 _account_ids = itertools.count(1001)
 
 
 @pytest.fixture(autouse=True)
-def _clean_fake_broker():
+def _clean_fake_broker(settings):
+    settings.EXECUTION_ACCOUNT_PROVIDER = FAKE_PROVIDER
+    settings.WEBHOOK_INTAKE_THREADS = 0  # the view runs on the test's thread, inside its transaction
     fake_broker.reset()
     fake_broker.set_price("BINANCE:BTCUSDT", Decimal(50_000))
     fake_broker.set_price("BINANCE:ETHUSDT", Decimal(2_500))

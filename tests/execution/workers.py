@@ -45,7 +45,7 @@ def process_env() -> dict[str, str]:
         DRAMATIQ_NAMESPACE=settings.DRAMATIQ_NAMESPACE,
         CHANNELS_PREFIX=settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"],
         CACHE_PREFIX=settings.CACHES["default"].get("KEY_PREFIX", "fourpass"),
-        FOURPASS_ACCOUNT_PROVIDER=os.environ.get("FOURPASS_ACCOUNT_PROVIDER", ""),
+        FOURPASS_ACCOUNT_PROVIDER=getattr(settings, "EXECUTION_ACCOUNT_PROVIDER", ""),
         DJANGO_SETTINGS_MODULE="fourpass.settings",
         LOG_LEVEL="WARNING",
     )

@@ -26,8 +26,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def real_brokers_app(monkeypatch):
-    monkeypatch.delenv("FOURPASS_ACCOUNT_PROVIDER", raising=False)  # brokers.BrokerAccount, not the Redis fake
+def real_brokers_app(settings):
+    settings.EXECUTION_ACCOUNT_PROVIDER = ""  # brokers.BrokerAccount, not the Redis fake
 
 
 @pytest.fixture

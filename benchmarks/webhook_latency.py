@@ -1,0 +1,269 @@
+"""Webhook latency against the real stack: daphne on loopback, Dramatiq workers on Redis, PostgreSQL.
+
+1. Ack latency: 50 concurrent senders POST alerts to /hook/<token> (a binding with one paper account);
+   prints p50/p99 of the time to the 2xx reply (goal: p99 <= 50 ms).
+2. Fan-out: alerts to a binding with 100 linked paper accounts (the persisted paper broker); for each
+   alert, the time from its arrival to the last of its 100 orders being submitted to the broker, read
+   from the database (goal: p99 <= 1 s).
+
+    .venv/bin/python benchmarks/webhook_latency.py [--senders 50] [--alerts 1000] [--fanout-alerts 20]
+        [--workers 2] [--threads 8]
+
+Uses its own database (BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/fourpass_bench_webhooks),
+created and migrated on first use, and its own Redis key space.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/fourpass_bench_webhooks"
+
+
+def bench_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB),
+        DRAMATIQ_NAMESPACE="fourpass-bench-webhooks",
+        CHANNELS_PREFIX="fourpass-bench-webhooks:asgi",
+        CACHE_PREFIX="fourpass-bench-webhooks",
+        DJANGO_SETTINGS_MODULE="fourpass.settings",
+        LOG_LEVEL="WARNING",
+    )
+    env.pop("FOURPASS_ACCOUNT_PROVIDER", None)
+    return env
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+# ------------------------------------------------------------------ in the benchmark database (subprocesses)
+
+
+def _django():
+    import django
+
+    django.setup()
+
+
+def setup_data() -> dict:
+    """A fresh user with 101 paper accounts, a 1-account binding and a 100-account binding."""
+    _django()
+    import datetime as dt
+
+    from django_tenants.utils import schema_context
+
+    from accounts import services as account_services
+    from accounts.models import Plan, User
+    from backtests.marketdata.services import Bar, get_or_create_series, upsert_bars
+    from brokers import services as broker_services
+    from webhooks import services as webhook_services
+
+    plans = account_services.ensure_plans()
+    account_services.ensure_public_tenant()
+    retail = account_services.ensure_retail_tenant()
+    stamp = int(time.time())
+    user = User.objects.create_user(username=f"bench-{stamp}@example.com", email=f"bench-{stamp}@example.com",
+                                    password="bench-pass-2026", plan=plans[Plan.Code.ENTERPRISE])
+    series = get_or_create_series("BINANCE:BTCUSDT", "1")
+    upsert_bars(series, [Bar(dt.datetime(2026, 1, 1, tzinfo=dt.UTC), 50_000, 50_000, 50_000, 50_000, 1)])
+    with schema_context(retail.schema_name):
+        accounts = [
+            broker_services.create_broker_account(user, name=f"Paper {n}", kind="paper",
+                                                  settings={"initial_cash": {"USDT": "100000000"}})
+            for n in range(101)
+        ]
+        links = [webhook_services.AccountLink(broker_account_id=a.pk, default_exchange="BINANCE") for a in accounts]
+        options = {"rate_limit_per_minute": 100_000, "dedupe_window_seconds": 0}
+        _ack_binding, ack_token = webhook_services.create_binding(user, "ack", accounts=links[:1], **options)
+        fanout, fanout_token = webhook_services.create_binding(user, "fanout", accounts=links[1:], **options)
+    return {"ack_token": ack_token, "fanout_token": fanout_token, "fanout_binding": fanout.pk,
+            "schema": retail.schema_name}
+
+
+def backlog(schema: str) -> dict:
+    _django()
+    from django_tenants.utils import schema_context
+
+    from execution.models import AccountExecution
+    from webhooks.models import Alert
+
+    with schema_context(schema):
+        return {"alerts": Alert.objects.filter(status="accepted").count(),
+                "jobs": AccountExecution.objects.filter(status__in=["pending", "running"]).count()}
+
+
+def fanout_report(schema: str, binding_id: int, expected: int) -> dict:
+    _django()
+    from django.db.models import Count, Max
+    from django_tenants.utils import schema_context
+
+    from execution.models import OrderEvent
+    from webhooks.models import Alert
+
+    with schema_context(schema):
+        alerts = {a.pk: a.received_at for a in Alert.objects.filter(binding_id=binding_id, status="processed")}
+        rows = (
+            OrderEvent.objects.filter(to_state="submitted", order__execution__signal__alert_id__in=list(alerts))
+            .values("order__execution__signal__alert_id")
+            .annotate(n=Count("id"), last=Max("at"))
+        )
+        done = {r["order__execution__signal__alert_id"]: r for r in rows if r["n"] >= expected}
+        return {
+            "alerts": len(alerts),
+            "complete": len(done),
+            "seconds": [(r["last"] - alerts[alert_id]).total_seconds() for alert_id, r in done.items()],
+        }
+
+
+# ------------------------------------------------------------------ driver
+
+
+def run(*args: str, timeout: float = 900) -> dict:
+    result = subprocess.run([sys.executable, __file__, *args], cwd=ROOT, env=bench_env(), capture_output=True,
+                            text=True, timeout=timeout)
+    if result.returncode != 0:
+        raise SystemExit(f"{args[0]} failed:\n{result.stderr[-4000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def ensure_database() -> None:
+    import psycopg
+
+    url = urlsplit(os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB))
+    name = url.path.lstrip("/")
+    with psycopg.connect(dbname="postgres", user=url.username or "postgres", host=url.hostname,
+                         port=url.port or 5432, autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is None:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    subprocess.run([sys.executable, str(ROOT / "manage.py"), "migrate_schemas", "--executor=standard"], cwd=ROOT,
+                   env=bench_env(), check=True, stdout=subprocess.DEVNULL)
+
+
+def start(command: list[str]) -> subprocess.Popen:
+    log = (ROOT / "artifacts").joinpath(f"bench-{command[2]}-{len(os.listdir(ROOT / 'artifacts'))}.log").open("w")
+    return subprocess.Popen(command, cwd=ROOT, env=bench_env(), stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+
+
+def post_many(port: int, token: str, bodies: list[str], latencies: list[float], statuses: list[int]) -> None:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    for body in bodies:
+        began = time.perf_counter()
+        connection.request("POST", f"/hook/{token}", body=body, headers={"Content-Type": "application/json"})
+        response = connection.getresponse()
+        response.read()
+        latencies.append((time.perf_counter() - began) * 1000)
+        statuses.append(response.status)
+        if response.getheader("Connection", "").lower() == "close":
+            connection.close()
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    connection.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--senders", type=int, default=50)
+    parser.add_argument("--alerts", type=int, default=1000)
+    parser.add_argument("--fanout-alerts", type=int, default=20)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=8)
+    options = parser.parse_args()
+    (ROOT / "artifacts").mkdir(exist_ok=True)
+
+    ensure_database()
+    data = run("--setup")
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    daphne = start([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "fourpass.asgi:application"])
+    workers = [start([sys.executable, "-m", "dramatiq", "fourpass.worker", "--processes", "1", "--threads",
+                      str(options.threads)]) for _ in range(options.workers)]
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise SystemExit("daphne did not start") from None
+                time.sleep(0.2)
+        time.sleep(3)  # let the workers boot
+
+        # 1. acknowledgement latency under concurrent senders
+        per_sender = max(1, options.alerts // options.senders)
+        latencies: list[float] = []
+        statuses: list[int] = []
+        threads = []
+        for sender in range(options.senders):
+            bodies = [json.dumps({"id": f"{sender}-{n}", "action": "buy", "ticker": "BINANCE:BTCUSDT",
+                                  "contracts": "0.001"}) for n in range(per_sender)]
+            threads.append(threading.Thread(target=post_many, args=(port, data["ack_token"], bodies, latencies, statuses)))
+        began = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        elapsed = time.perf_counter() - began
+        ok = sum(1 for s in statuses if 200 <= s < 300)
+        print(f"ack latency, {options.senders} concurrent senders, {len(latencies)} alerts ({ok} 2xx) "
+              f"in {elapsed:.1f} s = {len(latencies) / elapsed:.0f} alerts/s")
+        print(f"  p50 {statistics.median(latencies):.1f} ms   p99 {percentile(latencies, 99):.1f} ms   "
+              f"max {max(latencies):.1f} ms   (goal p99 <= 50 ms)")
+
+        deadline = time.monotonic() + 600  # let the ack phase's jobs drain: they would queue ahead of the fan-out
+        while any(run("--backlog", data["schema"]).values()) and time.monotonic() < deadline:
+            time.sleep(2)
+
+        # 2. alert -> all 100 orders submitted, one alert at a time (each measured on an idle queue)
+        for n in range(options.fanout_alerts):
+            post_many(port, data["fanout_token"], [json.dumps({"id": f"fan-{n}", "action": "buy" if n % 2 == 0 else "sell",
+                                                              "ticker": "BINANCE:BTCUSDT", "contracts": "0.001"})],
+                      [], [])
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:
+                report = run("--report", data["schema"], str(data["fanout_binding"]), "100")
+                if report["complete"] > n:
+                    break
+                time.sleep(0.5)
+        seconds = report["seconds"]
+        print(f"fan-out to 100 paper accounts: {report['complete']}/{options.fanout_alerts} alerts fully submitted")
+        if seconds:
+            print(f"  alert -> all 100 orders submitted: p50 {statistics.median(seconds) * 1000:.0f} ms   "
+                  f"p99 {percentile(seconds, 99) * 1000:.0f} ms   max {max(seconds) * 1000:.0f} ms   (goal p99 <= 1 s)")
+        print(f"  machine load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    finally:
+        for process in [daphne, *workers]:
+            try:
+                os.killpg(process.pid, 15)
+                process.wait(timeout=20)
+            except Exception:
+                os.killpg(process.pid, 9)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--setup":
+        print(json.dumps(setup_data()))
+    elif len(sys.argv) > 1 and sys.argv[1] == "--backlog":
+        print(json.dumps(backlog(sys.argv[2])))
+    elif len(sys.argv) > 1 and sys.argv[1] == "--report":
+        print(json.dumps(fanout_report(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))))
+    else:
+        main()
