@@ -50,10 +50,14 @@ def fits(page, width: int) -> bool:
 
 
 @pytest.mark.parametrize(("width", "height"), [(1280, 900), (375, 812)])
-def test_a_script_is_diagnosed_fixed_saved_and_backtested_in_the_browser(running_app, browser, width, height):
+def test_a_script_is_diagnosed_fixed_saved_and_backtested_in_the_browser(editor_app, in_browser, width, height):
+    in_browser(lambda browser: edit_fix_save_backtest(browser, editor_app, width, height))
+
+
+def edit_fix_save_backtest(browser, editor_app: str, width: int, height: int) -> None:
     page = browser.new_page(viewport={"width": width, "height": height})
-    log_in(page, running_app)
-    new_strategy(page, running_app, f"E2E cross {width}", "blank")
+    log_in(page, editor_app)
+    new_strategy(page, editor_app, f"E2E cross {width}", "blank")
     page.wait_for_selector("#editor .cm-content")
     assert page.inner_text("#compile-status") == "Compiles without problems"
 
@@ -93,10 +97,14 @@ def test_a_script_is_diagnosed_fixed_saved_and_backtested_in_the_browser(running
 
 
 @pytest.mark.parametrize(("width", "height"), [(1280, 900), (375, 812)])
-def test_the_visual_builder_updates_the_code_and_saves_a_version(running_app, browser, width, height):
+def test_the_visual_builder_updates_the_code_and_saves_a_version(editor_app, in_browser, width, height):
+    in_browser(lambda browser: build_save_convert(browser, editor_app, width, height))
+
+
+def build_save_convert(browser, editor_app: str, width: int, height: int) -> None:
     page = browser.new_page(viewport={"width": width, "height": height})
-    log_in(page, running_app)
-    new_strategy(page, running_app, f"E2E blocks {width}", "builder")
+    log_in(page, editor_app)
+    new_strategy(page, editor_app, f"E2E blocks {width}", "builder")
     page.wait_for_selector("#builder-app .indicator")
     page.wait_for_selector("#generated-code .cm-content")
     assert "ta.ema(fastSource, fastLength)" in page.inner_text("#generated-code")
