@@ -64,8 +64,10 @@ def strategy_list(request: HttpRequest) -> HttpResponse:
     context = {"strategies": selectors.strategies_for(request.user), "errors": errors, "templates": TEMPLATES.values(),
                "chosen": request.POST.get("template", request.GET.get("template", "blank")),
                "name": request.POST.get("name", "")}
-    template = "strategies/partials/list.html" if request.htmx else "strategies/list.html"
-    return render(request, template, context, status=400 if errors else 200)
+    if request.htmx:
+        # htmx does not swap 4xx responses; the partial carries the errors itself
+        return render(request, "strategies/partials/list.html", context)
+    return render(request, "strategies/list.html", context, status=400 if errors else 200)
 
 
 def _series_choices() -> list[dict]:

@@ -42,7 +42,9 @@
     }
     function textField(label, value, onValue, attrs = {}) {
       const input = el("input", { type: "text", value: value || "", maxlength: attrs.maxlength, placeholder: attrs.placeholder,
-        "data-field": attrs.field || label, oninput: (e) => { onValue(e.target.value); changed(attrs.structural); } });
+        "data-field": attrs.field || label, oninput: (e) => { onValue(e.target.value); changed(attrs.structural); },
+        // a renamed indicator shows up in the operand pickers once the field is left
+        onchange: attrs.rerenderOnLeave ? () => render() : null });
       return el("label", {}, label, input);
     }
     function removeButton(label, onRemove) {
@@ -116,7 +118,7 @@
         block.append(el("div", { class: "block-head" }, el("strong", { text: spec.label }),
           removeButton(`Remove indicator ${ind.id}`, () => { state.indicators.splice(index, 1); })));
         const fields = el("div", { class: "block-fields" },
-          textField("Name", ind.id, (v) => { renameIndicator(ind, v); }, { maxlength: 24, field: "id" }));
+          textField("Name", ind.id, (v) => { renameIndicator(ind, v); }, { maxlength: 24, field: "id", rerenderOnLeave: true }));
         if (spec.source) fields.append(selectField("Source", ind.source || "close", catalogue.price_fields.map((f) => [f, f]),
           (v) => { ind.source = v; }, { field: "source" }));
         for (const p of spec.params) fields.append(numberField(p.label, ind[p.name], (v) => { ind[p.name] = v; },

@@ -154,3 +154,15 @@ def test_restoring_an_old_version_makes_it_the_latest_without_losing_history(web
     web.post(reverse("strategies:restore", args=[strategy.pk, 1]))
     assert [(v.number, v.source) for v in strategy.versions.order_by("number")] == [
         (1, GOOD_SOURCE), (2, GOOD_SOURCE + "\n// v2\n"), (3, GOOD_SOURCE)]
+
+
+def test_an_htmx_create_with_errors_returns_the_form_with_the_message_and_200(web, trader, in_retail):
+    services.create_strategy(trader, "Taken")
+    response = web.post(reverse("strategies:list"), {"name": "Taken", "template": "blank"}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200  # htmx swaps only 2xx responses
+    assert "You already have a strategy named" in response.content.decode()
+
+
+def test_an_htmx_create_redirects_to_the_new_editor(web, trader, in_retail):
+    response = web.post(reverse("strategies:list"), {"name": "Fresh", "template": "blank"}, HTTP_HX_REQUEST="true")
+    assert response["HX-Redirect"] == Strategy.objects.get(owner=trader, name="Fresh").get_absolute_url()
