@@ -30,8 +30,8 @@
       const input = el("input", { type: "number", step: attrs.step || "any", min: attrs.min, max: attrs.max,
         inputmode: "decimal", value: value === undefined || value === null ? "" : String(value),
         "data-field": attrs.field || label,
-        oninput: (e) => { const n = e.target.value === "" ? null : Number(e.target.value);
-          onValue(attrs.integer && n !== null && Number.isInteger(n) ? n : n); changed(); } });
+        // empty stays null so the schema names the missing value instead of silently using 0
+        oninput: (e) => { onValue(e.target.value === "" ? null : Number(e.target.value)); changed(); } });
       return el("label", {}, label, input);
     }
     function selectField(label, value, options, onValue, attrs = {}) {
