@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import connection
 from django.db.models import QuerySet
 
@@ -11,7 +12,9 @@ def retail_organization() -> Organization:
 def current_organization() -> Organization | None:
     """The tenant the database connection is set to, or None on the public schema."""
     tenant = getattr(connection, "tenant", None)
-    return tenant if isinstance(tenant, Organization) else None
+    if not isinstance(tenant, Organization) or tenant.schema_name == settings.PUBLIC_SCHEMA_NAME:
+        return None
+    return tenant
 
 
 def membership_for(user: User, organization: Organization) -> Membership | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -90,10 +89,6 @@ def run_strategy(
         raise EngineFailure(error.message, error.line or None, error.col or None) from error
     except ValueError as error:
         raise EngineFailure(str(error)) from error
-
-
-def finite_or_none(values) -> list[float | None]:
-    return [None if (v is None or (isinstance(v, float) and not math.isfinite(v))) else float(v) for v in values]
 
 
 def engine_trades(rows: list[dict], symbol: SymbolInfo, initial_capital: float) -> EngineBacktest:

@@ -23,6 +23,7 @@ TRADE_SORTS = {
     "qty": "quantity", "bars": "bars_held",
 }
 TRADES_PER_PAGE = 50
+CHART_MAX_BARS = 200_000
 
 
 def runs_for(user: User) -> QuerySet[BacktestRun]:
@@ -79,6 +80,8 @@ def chart_payload(run: BacktestRun) -> dict[str, Any]:
     Times are seconds in the exchange's local time (lightweight-charts has no time zone support)."""
     result = run.result
     times = np.asarray(result.times, dtype=np.int64)
+    keep = slice(max(0, len(times) - CHART_MAX_BARS), len(times))  # a browser chart of millions of bars is unusable
+    times = times[keep]
     timezone = run.stored_series.timezone if run.stored_series else "UTC"
     if len(times):
         start = pd.Timestamp(int(times[0]), unit="ms", tz="UTC").to_pydatetime()
@@ -118,8 +121,8 @@ def chart_payload(run: BacktestRun) -> dict[str, Any]:
     markers.sort(key=lambda m: (m["time"] or 0))
     capital = float(result.summary.get("initial_capital") or 0)
     drawdown_pct = []
-    equity = result.equity
-    for e, d in zip(equity, result.drawdown, strict=False):
+    equity = result.equity[keep]
+    for e, d in zip(equity, result.drawdown[keep], strict=False):
         peak = (e or 0) + (d or 0)
         drawdown_pct.append(None if e is None or d is None or not peak else round(-100.0 * d / peak, 4))
     return {
@@ -133,11 +136,12 @@ def chart_payload(run: BacktestRun) -> dict[str, Any]:
             "open": bars["open"].tolist(), "high": bars["high"].tolist(),
             "low": bars["low"].tolist(), "close": bars["close"].tolist(),
         },
-        "markers": [m for m in markers if m["time"] is not None],
-        "plots": {title: _rounded(values) for title, values in result.plots.items()},
+        "markers": [m for m in markers if m["time"] is not None and m["time"] >= (local[0] if len(local) else 0)],
+        "plots": {title: _rounded(values[keep]) for title, values in result.plots.items()},
         "series_time": result_local,
-        "equity": _rounded(result.equity, 4),
-        "buy_and_hold": _rounded(result.buy_and_hold, 4),
+        "equity": _rounded(equity, 4),
+        "buy_and_hold": _rounded(result.buy_and_hold[keep], 4),
+        "truncated_bars": keep.start,
         "drawdown_pct": drawdown_pct,
         "initial_capital": capital,
         "trades": [

@@ -102,7 +102,7 @@ def _coerce(spec: dict, value: Any) -> Any:
 def _declared_pine_strategy(version: StrategyVersion) -> None:
     if (version.declaration or {}).get("kind") != "strategy":
         raise BacktestRequestError(
-            f"{version} is an {version.declaration.get('kind', 'unknown')} script; only strategy() scripts can be backtested."
+            f"{version} is an {version.declaration.get('kind', 'unknown')}() script; only strategy() scripts can be backtested."
         )
 
 

@@ -123,9 +123,12 @@ def main() -> None:
         for index in range(args.warmup):
             protocol_order(-index - 1)
             adapter_order(-index - 1)
-        protocol = [protocol_order(index) for index in range(args.orders)]
         intent_ms.clear()
-        adapter = [adapter_order(index) for index in range(args.orders)]
+        protocol, adapter = [], []
+        # Interleaved, so a load spike on the machine hits both measurements alike.
+        for index in range(args.orders):
+            protocol.append(protocol_order(index))
+            adapter.append(adapter_order(index))
 
         print(f"bridge order round trip, {args.orders} market orders each, loopback, sim backend")
         print(summary("agent own processing (protocol orders)", [agent_ms for _, agent_ms in protocol]))

@@ -102,9 +102,7 @@ class BridgeInstanceAdmin(admin.ModelAdmin):
     @admin.action(description="(Re)start now")
     def restart(self, request: HttpRequest, queryset: QuerySet[BridgeInstance]) -> None:
         for instance in queryset:
-            instance.should_run = True
-            instance.save(update_fields=["should_run", "updated_at"])
-            services.start_on_node(instance)
+            services.restart_instance(instance, reason=f"restarted by staff {request.user}")
             self.message_user(request, f"{instance.instance_id}: {instance.status}")
 
     @admin.action(description="Stop")

@@ -127,12 +127,20 @@ class BridgeBroker(BrokerService):
             raise BrokerUnavailable(
                 f"no bridge terminal exists for account {self.account_id!r}", retryable=False
             )
+        if instance.status == BridgeInstance.Status.FAILED and "broker_authentication_failed" in instance.last_error:
+            raise AuthenticationFailed(
+                f"the broker refused the login of account {self.account_id!r}", broker_message=instance.last_error
+            )
         if instance.status != BridgeInstance.Status.RUNNING or instance.node is None:
             detail = f": {instance.last_error}" if instance.last_error else ""
             raise BrokerUnavailable(f"bridge terminal for account {self.account_id!r} is {instance.status}{detail}")
         route = _Route(instance, instance.node, services.client_for_node(instance.node))
         self._cached_route = (time.monotonic(), route)
         return route
+
+    def connect(self) -> None:
+        """Check that the account's terminal runs (raises AuthenticationFailed if the broker refused it)."""
+        self._route(fresh=True)
 
     def _forget_route(self) -> None:
         self._cached_route = None

@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 import django.dispatch
@@ -173,8 +174,13 @@ def _poll_health(nodes: list[BridgeNode]) -> dict[int, dict[str, Any] | Exceptio
 
     if not nodes:
         return {}
-    with ThreadPoolExecutor(max_workers=min(16, len(nodes))) as executor:
-        return dict(zip((node.pk for node in nodes), executor.map(poll, nodes), strict=True))
+    return dict(zip((node.pk for node in nodes), _health_executor().map(poll, nodes), strict=True))
+
+
+@cache
+def _health_executor() -> ThreadPoolExecutor:
+    # Long-lived threads keep their keep-alive (TLS) connections to the nodes between rounds.
+    return ThreadPoolExecutor(max_workers=16, thread_name_prefix="bridge-health")
 
 
 def check_all_nodes() -> NodeCheckReport:
@@ -423,6 +429,20 @@ def start_on_node(instance: BridgeInstance, *, exclude_node_ids: tuple[int, ...]
     )
 
 
+def restart_instance(instance: BridgeInstance, *, reason: str = "restart requested") -> BridgeInstance:
+    """Log the terminal out and in again where it runs; start it (anywhere) if it does not run."""
+    instance.should_run = True
+    instance.save(update_fields=["should_run", "updated_at"])
+    if instance.status == Status.RUNNING and instance.node is not None:
+        try:
+            client_for_node(instance.node).restart_instance(instance.instance_id, reason)
+        except (AgentError, TransportError) as error:
+            transition(instance, Status.FAILED, message=f"restart on {instance.node.node_id} failed: {error}")
+            return start_on_node(instance)
+        return transition(instance, Status.RUNNING, message=f"restarted on {instance.node.node_id}: {reason}")
+    return start_on_node(instance)
+
+
 def stop_instance(instance: BridgeInstance, *, reason: str = "stopped by request") -> BridgeInstance:
     instance.should_run = False
     instance.save(update_fields=["should_run", "updated_at"])
@@ -485,8 +505,20 @@ def undrain_node(node: BridgeNode) -> BridgeNode:
 
 
 def restart_due_instances(now: datetime | None = None) -> list[BridgeInstance]:
-    """Restart failed/pending instances that should run and whose back-off has elapsed."""
+    """Restart failed/pending instances that should run and whose back-off has elapsed.
+
+    An instance left 'starting' or 'stopping' for longer than BRIDGES_TRANSITION_TIMEOUT_SECONDS (a worker
+    died mid-change) is marked failed first, so it is not stuck forever.
+    """
     now = now or timezone.now()
+    stuck_before = now - timedelta(seconds=float(_setting("BRIDGES_TRANSITION_TIMEOUT_SECONDS", 180.0)))
+    for instance in BridgeInstance.objects.filter(
+        status__in=(Status.STARTING, Status.STOPPING), updated_at__lt=stuck_before
+    ):
+        if instance.should_run:
+            transition(instance, Status.FAILED, message=f"stuck in {instance.status}; restarting", next_restart_at=now)
+        else:
+            transition(instance, Status.STOPPED, message=f"stuck in {instance.status}; considered stopped", node=None)
     due = BridgeInstance.objects.filter(
         should_run=True, status__in=(Status.FAILED, Status.PENDING), next_restart_at__lte=now
     ).select_related("node")

@@ -32,7 +32,7 @@ REQUIRED_CREDENTIALS = {
     BrokerAccount.Kind.ALPACA: ("api_key", "secret"),
     BrokerAccount.Kind.SHIOAJI: ("api_key", "secret"),
     BrokerAccount.Kind.PAPER: (),
-    BrokerAccount.Kind.BRIDGE: (),
+    BrokerAccount.Kind.BRIDGE: ("login", "password", "server"),
 }
 DEFAULT_PAPER_NAME = "Paper"
 
@@ -119,7 +119,11 @@ def get_broker_service(account: BrokerAccount, *, credentials: dict[str, str] | 
             person_id=creds.get("person_id") or None,
         )
         return ShioajiBroker(gateway, guards=guards)
-    raise BrokerNotSupported(f"{account.get_kind_display()} accounts trade through a bridge node, not directly")
+    if account.kind == BrokerAccount.Kind.BRIDGE:
+        from bridges.services import broker_for_account
+
+        return broker_for_account(account, guards=guards)
+    raise BrokerNotSupported(f"{account.get_kind_display()} accounts are not supported")
 
 
 # ---------------------------------------------------------------------------------- accounts
@@ -201,7 +205,8 @@ def create_broker_account(
         settings=settings or {},
         queue_outside_hours=queue_outside_hours,
     )
-    if cleaned and validate:
+    # A bridge terminal logs in when its instance starts on a node; there is nothing to call before that.
+    if cleaned and validate and kind != BrokerAccount.Kind.BRIDGE:
         validate_credentials(account, cleaned)
         account.validated_at = timezone.now()
     account.credentials_encrypted = encrypt_credentials(cleaned) if cleaned else ""
@@ -214,6 +219,10 @@ def create_broker_account(
                 PaperAccountState.objects.create(account=account, state=initial_state(cash))
     except IntegrityError:
         raise ValidationError({"name": f"You already have a broker account named '{name}'."}) from None
+    if kind == BrokerAccount.Kind.BRIDGE:
+        from bridges.services import ensure_instance_for_account
+
+        ensure_instance_for_account(account)  # the pool schedules its terminal on a node
     return account
 
 
@@ -275,6 +284,13 @@ test_broker_account.__test__ = False  # not a pytest test despite the name
 def set_enabled(account: BrokerAccount, enabled: bool) -> BrokerAccount:
     account.enabled = enabled
     account.save(update_fields=["enabled", "updated_at"])
+    if account.kind == BrokerAccount.Kind.BRIDGE:
+        from bridges.services import ensure_instance_for_account, release_instance_for_account
+
+        if enabled:
+            ensure_instance_for_account(account)
+        else:
+            release_instance_for_account(account)
     return account
 
 

@@ -89,6 +89,11 @@
         legend.appendChild(span);
       }
     });
+    if (legend && data.truncated_bars > 0) {
+      const note = document.createElement("em");
+      note.textContent = `charts show the last ${bars.length.toLocaleString()} bars (${data.truncated_bars.toLocaleString()} earlier bars omitted)`;
+      legend.appendChild(note);
+    }
     state.charts.push(price);
     state.price = price;
     state.candles = bars;

@@ -154,10 +154,15 @@ def test_the_market_data_page_imports_a_csv_and_reports_the_first_bad_line(clien
     assert "b.csv: line 3: high 0.1 is below low 1. Nothing was imported." in response.content.decode()
 
 
-def test_the_gap_report_lists_missing_bars(client, eurusd):
-    response = client.get(f"/backtests/data/{eurusd.pk}/gaps/", HTTP_HX_REQUEST="true")
-    assert response.status_code == 200
-    assert "gap" in response.content.decode() or "none" in response.content.decode()
+def test_the_gap_report_lists_missing_bars(client, in_retail):
+    rows = ["time,open,high,low,close"] + [f"2024-01-01T{h:02d}:00:00Z,1,1,1,1" for h in range(24) if h not in (5, 6, 7)]
+    client.post("/backtests/data/", {"file": SimpleUploadedFile("g.csv", "\n".join(rows).encode()), "symbol": "BINANCE:HOLE",
+                                     "timeframe": "60", "timezone": "Etc/UTC"})
+    from backtests.marketdata.models import MarketSeries
+
+    series = MarketSeries.objects.get(symbol="BINANCE:HOLE")
+    body = client.get(f"/backtests/data/{series.pk}/gaps/", HTTP_HX_REQUEST="true").content.decode()
+    assert "1 gap" in body and "2024-01-01 04:00 → 2024-01-01 08:00 UTC (3 bars)" in body
 
 
 def test_listing_runs_does_not_load_their_per_bar_arrays(client, finished_run):
@@ -179,3 +184,14 @@ def test_a_failed_run_page_shows_the_error_with_its_pine_line(client, eurusd, tr
     page = client.get(f"/backtests/runs/{run.pk}/").content.decode()
     assert "The backtest failed at line 4:" in page
     assert "4 | x = array.get(arr, 5)" in page
+
+
+def test_chart_data_of_a_long_run_keeps_the_most_recent_bars(client, finished_run, monkeypatch):
+    from backtests import selectors
+
+    monkeypatch.setattr(selectors, "CHART_MAX_BARS", 1000)
+    data = client.get(f"/backtests/runs/{finished_run.pk}/chart.json").json()
+    assert data["truncated_bars"] == 23054 - 1000
+    assert len(data["candles"]["time"]) == len(data["equity"]) == len(data["plots"]["RSI"]) == 1000
+    assert data["series_time"][0] == data["candles"]["time"][0]
+    assert all(m["time"] >= data["candles"]["time"][0] for m in data["markers"])

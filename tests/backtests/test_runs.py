@@ -114,3 +114,9 @@ def test_unknown_inputs_and_missing_data_are_refused_with_a_message(eurusd, trad
         services.start_backtest(trader, version, symbol="NASDAQ:NONE", timeframe="60", enqueue=False)
     with pytest.raises(services.BacktestRequestError, match="must be"):
         services.start_backtest(trader, version, symbol="FX:EURUSD", timeframe="60", inputs={"length": 500}, enqueue=False)
+
+
+def test_an_indicator_script_cannot_be_backtested(eurusd, trader, in_retail):
+    version = strategy_version(trader, '//@version=6\nindicator("Just a line")\nplot(close)\n')
+    with pytest.raises(services.BacktestRequestError, match=r"indicator\(\) script; only strategy\(\) scripts"):
+        services.start_backtest(trader, version, symbol="FX:EURUSD", timeframe="60", enqueue=False)

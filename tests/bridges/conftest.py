@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -36,8 +35,3 @@ def start_request(instance_id: str, *, account_id: str, login: str, password: st
         "credentials": {"login": login, "password": password, "server": "SimBroker-Demo"},
         "options": dict(options),
     }
-
-
-@pytest.fixture
-def workdir(tmp_path: Path) -> Path:
-    return tmp_path

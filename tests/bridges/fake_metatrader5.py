@@ -21,13 +21,13 @@ TradePosition = namedtuple("TradePosition", "ticket type volume price_open price
 OrderSendResult = namedtuple("OrderSendResult", "retcode deal order volume price bid ask comment request_id")
 AccountInfo = namedtuple("AccountInfo", "login leverage trade_allowed balance equity margin margin_free currency")
 SymbolInfo = namedtuple("SymbolInfo", "name visible digits point trade_contract_size volume_min volume_max "
-                        "volume_step trade_tick_size bid ask currency_base currency_profit description trade_mode")
+                        "volume_step trade_tick_size bid ask currency_base currency_profit description trade_mode filling_mode")
 Tick = namedtuple("Tick", "time bid ask last volume")
 TerminalInfo = namedtuple("TerminalInfo", "connected trade_allowed path")
 
 _state: dict = {"initialized": False, "orders": [], "history": [], "deals": [], "ticket": 5000, "error": (1, "Success")}
 _EURUSD = SymbolInfo("EURUSD", True, 5, 0.00001, 100000.0, 0.01, 50.0, 0.01, 0.00001, 1.085, 1.0851, "EUR", "USD",
-                     "Euro vs US Dollar", 4)
+                     "Euro vs US Dollar", 4, 1)  # this broker allows FOK only
 
 
 def initialize(path=None, login=None, password=None, server=None, portable=False, timeout=None):
@@ -80,6 +80,8 @@ def order_send(request):
                 _state["history"].append(order._replace(state=ORDER_STATE_CANCELED, time_done=now))
                 return OrderSendResult(10009, 0, order.ticket, 0.0, 0.0, 0.0, 0.0, "Request executed", 1)
         return OrderSendResult(10013, 0, 0, 0.0, 0.0, 0.0, 0.0, "Invalid request", 1)
+    if request["action"] == TRADE_ACTION_DEAL and request["type_filling"] != ORDER_FILLING_FOK:
+        return OrderSendResult(10030, 0, 0, 0.0, 0.0, 0.0, 0.0, "Unsupported filling mode", 1)
     volume = request["volume"]
     if round(volume / _EURUSD.volume_step, 6) % 1 or not _EURUSD.volume_min <= volume <= _EURUSD.volume_max:
         return OrderSendResult(10014, 0, 0, 0.0, 0.0, 0.0, 0.0, "Invalid volume", 1)

@@ -93,3 +93,60 @@ def test_unchanged_request_leaves_the_running_terminal_alone(pool, bridge_accoun
     first = services.ensure_instance_for_account(bridge_account)
     second = services.ensure_instance_for_account(bridge_account)
     assert second.stream_id == first.stream_id
+
+
+def test_restart_logs_a_running_terminal_in_again_in_place(pool, bridge_account):
+    instance = services.ensure_instance_for_account(bridge_account)
+    restarted = services.restart_instance(instance, reason="operator")
+    assert restarted.status == BridgeInstance.Status.RUNNING and restarted.node.node_id == "win-acc"
+    assert restarted.events.filter(message__contains="restarted on win-acc").exists()
+
+
+def test_refused_login_surfaces_as_authentication_failed(pool, bridge_account, in_schema, tenant_a):
+    from brokers.core.errors import AuthenticationFailed
+
+    with in_schema(tenant_a.schema_name):
+        bridge_account.credentials_encrypted = encrypt_credentials({"login": "882", "password": ""})
+        instance = services.ensure_instance_for_account(bridge_account)
+        assert instance.status == BridgeInstance.Status.FAILED
+        with pytest.raises(AuthenticationFailed):
+            services.broker_for_account(bridge_account).validate_credentials()
+
+
+def test_creating_a_bridge_account_through_the_brokers_service_requests_its_terminal(pool, tenant_a, member_of, in_schema):
+    from brokers import services as broker_services
+
+    owner = member_of(tenant_a, plan=None)
+    with in_schema(tenant_a.schema_name):
+        account = broker_services.create_broker_account(
+            owner, name="MT5 via service", kind=BrokerAccount.Kind.BRIDGE, market_type=BrokerAccount.MarketType.FOREX,
+            credentials={"login": "881", "password": "demo-pass", "server": "SimBroker-Demo"},
+            settings={"bridge_backend": "sim", "venue": "OANDA"},
+        )
+        assert isinstance(broker_services.get_broker_service(account), BridgeBroker)
+    instance = BridgeInstance.objects.get(tenant_schema=tenant_a.schema_name, account_id=str(account.pk))
+    assert instance.should_run
+    assert decrypt_json(instance.credentials_encrypted)["login"] == "881"
+
+
+def test_a_bridge_account_without_a_terminal_login_is_refused_naming_the_fields(tenant_a, member_of, in_schema):
+    from django.core.exceptions import ValidationError
+
+    from brokers import services as broker_services
+
+    with in_schema(tenant_a.schema_name), pytest.raises(ValidationError) as refused:
+        broker_services.create_broker_account(
+            member_of(tenant_a), name="MT5 no login", kind=BrokerAccount.Kind.BRIDGE,
+            market_type=BrokerAccount.MarketType.FOREX, credentials={},
+        )
+    assert set(refused.value.message_dict) == {"login", "password", "server"}
+
+
+def test_disabling_a_bridge_account_stops_its_terminal(pool, bridge_account, tenant_a, in_schema):
+    from brokers import services as broker_services
+
+    with in_schema(tenant_a.schema_name):
+        services.ensure_instance_for_account(bridge_account)
+        broker_services.set_enabled(bridge_account, False)
+    instance = BridgeInstance.objects.get(tenant_schema=tenant_a.schema_name, account_id=str(bridge_account.pk))
+    assert not instance.should_run

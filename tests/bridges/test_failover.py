@@ -322,3 +322,22 @@ def test_node_that_comes_back_stops_terminals_that_moved_away(pool):
     assert pool.agents[stranded.node_id].client().get_instance(instance.instance_id)["status"] == "stopped"
     assert pool.agents[other.node_id].client().get_instance(instance.instance_id)["status"] == "running"
     assert node_1.pk in (stranded.pk, other.pk)
+
+
+def test_instance_stuck_starting_is_restarted(pool):
+    pool.spawn("win-1")
+    pool.register("win-1")
+    heartbeat_rounds(1)
+    instance = services.request_instance(
+        tenant_schema="alpha", account_id="acct-stuck", backend="sim", credentials=credentials("711")
+    )
+    pool.agents["win-1"].client().stop_instance(instance.instance_id, "worker died mid-start")
+    BridgeInstance.objects.filter(pk=instance.pk).update(
+        status=BridgeInstance.Status.STARTING, updated_at=timezone.now() - timedelta(minutes=10)
+    )
+
+    services.restart_due_instances()
+
+    instance.refresh_from_db()
+    assert instance.status == BridgeInstance.Status.RUNNING
+    assert instance.events.filter(message__contains="stuck in starting").exists()

@@ -14,6 +14,7 @@ from bridges.agent.backends.mt5 import (
     MetaTrader5Terminal,
     build_order_send_request,
     client_order_tag,
+    market_filling,
 )
 from bridges.protocol import AgentError, validate_message
 
@@ -102,6 +103,15 @@ def test_order_send_request_mapping():
     assert (stop_limit["type"], stop_limit["price"], stop_limit["stoplimit"], stop_limit["type_time"]) == (
         "ORDER_TYPE_SELL_STOP_LIMIT", 1.07, 1.069, "ORDER_TIME_DAY"
     )
+
+
+@pytest.mark.parametrize(
+    ("time_in_force", "filling_mode", "expected"),
+    [("gtc", 3, "ORDER_FILLING_IOC"), ("fok", 3, "ORDER_FILLING_FOK"), ("gtc", 1, "ORDER_FILLING_FOK"),
+     ("ioc", 0, "ORDER_FILLING_RETURN")],
+)
+def test_market_orders_use_a_filling_policy_the_symbol_allows(time_in_force, filling_mode, expected):
+    assert market_filling(time_in_force, filling_mode) == expected
 
 
 def test_client_order_tag_fits_the_mt5_comment():

@@ -48,7 +48,6 @@ def staff_client(client_on, retail_tenant) -> Client:
     return client_on(retail_tenant, UserFactory(is_staff=True, is_superuser=True))
 
 
-@pytest.mark.xfail(strict=True, reason="foundation: fourpass.context_processors.tenant reverses 'dashboard' on the public host")
 def test_staff_admin_on_the_platform_host_lists_nodes():
     BridgeNodeFactory(node_id="win-platform")
     client = Client(HTTP_HOST=settings.PUBLIC_HOST)

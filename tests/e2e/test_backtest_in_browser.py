@@ -107,3 +107,15 @@ def test_a_parameter_sweep_and_a_parity_report_from_the_ui(running_app, browser)
     page.wait_for_selector(".bt-status-succeeded")
     assert "/backtests/runs/" in page.url
     page.close()
+
+
+@pytest.mark.parametrize("path", ["/backtests/", "/backtests/data/"])
+def test_backtest_pages_fit_a_phone(running_app, browser, path):
+    page = browser.new_page(viewport={"width": 375, "height": 812})
+    log_in(page, running_app)
+    page.goto(f"{running_app}{path}")
+    page.wait_for_load_state("networkidle")
+    name = path.strip("/").replace("/", "-")
+    page.screenshot(path=str(ARTIFACTS / f"{name}-375.png"), full_page=True)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 376
+    page.close()

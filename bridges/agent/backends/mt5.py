@@ -95,7 +95,23 @@ def retcode_message(retcode: int, comment: str = "") -> str:
     return f"{name}: {comment}" if comment else name
 
 
-def build_order_send_request(request: dict[str, Any], tick: dict[str, Any], deviation: int = 20) -> dict[str, Any]:
+SYMBOL_FILLING_FOK, SYMBOL_FILLING_IOC = 1, 2  # bits of SymbolInfo.filling_mode
+
+
+def market_filling(time_in_force: str, filling_mode: int) -> str:
+    """The filling policy for a market order that the symbol allows (brokers differ: 10030 otherwise)."""
+    if time_in_force == "fok" and filling_mode & SYMBOL_FILLING_FOK:
+        return "ORDER_FILLING_FOK"
+    if filling_mode & SYMBOL_FILLING_IOC:
+        return "ORDER_FILLING_IOC"
+    if filling_mode & SYMBOL_FILLING_FOK:
+        return "ORDER_FILLING_FOK"
+    return "ORDER_FILLING_RETURN"
+
+
+def build_order_send_request(
+    request: dict[str, Any], tick: dict[str, Any], deviation: int = 20, filling_mode: int = SYMBOL_FILLING_IOC
+) -> dict[str, Any]:
     """Normalized order request -> MT5 order_send dict with constant NAMES (resolved in the worker)."""
     side, order_type = request["side"], request["order_type"]
     mt5_request: dict[str, Any] = {
@@ -110,7 +126,7 @@ def build_order_send_request(request: dict[str, Any], tick: dict[str, Any], devi
     time_in_force = request.get("time_in_force", "gtc")
     if order_type == "market":
         mt5_request["price"] = float(tick["ask"] if side == "buy" else tick["bid"])
-        mt5_request["type_filling"] = FILLING_NAMES.get(time_in_force, "ORDER_FILLING_IOC")
+        mt5_request["type_filling"] = market_filling(time_in_force, filling_mode)
     else:
         if order_type == "limit":
             mt5_request["price"] = float(Decimal(request["limit_price"]))
@@ -276,6 +292,7 @@ class MetaTrader5Terminal(TerminalBackend):
         self._connected = False
         self._requests: dict[str, dict[str, Any]] = {}
         self._digits: dict[str, int] = {}
+        self._filling_modes: dict[str, int] = {}
 
     def _terminal_path(self) -> Path:
         assert self.template_dir is not None and self.instances_dir is not None
@@ -343,6 +360,7 @@ class MetaTrader5Terminal(TerminalBackend):
             if info is None:
                 raise AgentError("invalid_request", f"unknown symbol {symbol!r}", http_status=404)
             self._digits[symbol] = int(info["digits"])
+            self._filling_modes[symbol] = int(info.get("filling_mode", SYMBOL_FILLING_IOC))
         return self._digits[symbol]
 
     def _lookup(self, client_order_id: str) -> dict[str, Any] | None:
@@ -366,7 +384,11 @@ class MetaTrader5Terminal(TerminalBackend):
         tick = self._call("symbol_info_tick", args=(request["symbol"],))["result"]
         if tick is None:
             return self._rejected(request, 10013, "unknown symbol"), True
-        answer = self._call("order_send", request=build_order_send_request(request, tick))
+        self._digits_of(request["symbol"])
+        order_send_request = build_order_send_request(
+            request, tick, filling_mode=self._filling_modes.get(request["symbol"], SYMBOL_FILLING_IOC)
+        )
+        answer = self._call("order_send", request=order_send_request)
         result = answer["result"]
         if result is None:
             raise AgentError("terminal_disconnected", f"order_send returned nothing: {answer['error']}")
