@@ -12,11 +12,36 @@ def start_deployment_job(deployment_id: int) -> None:
 
 @tenant_actor(actor_name="native.step_deployment", max_retries=3, min_backoff=200, max_backoff=5_000,
               time_limit=600_000)
-def step_deployment_job(deployment_id: int) -> None:
-    services.advance_deployment(deployment_id)
+def step_deployment_job(deployment_id: int, retry_if_busy: bool = True) -> None:
+    result = services.advance_deployment(deployment_id)
+    if result.locked and retry_if_busy:
+        # another worker is stepping this deployment; the bar that triggered us may have been stored after its
+        # last look, so look again shortly (once) instead of waiting for the periodic catch-up
+        from django.db import connection
+
+        step_deployment_job.send_with_options(args=(connection.schema_name, deployment_id, False), delay=250)
+
+
+@tenant_actor(actor_name="native.dispatch_deployment", max_retries=0, time_limit=120_000)
+def dispatch_deployment_job(deployment_id: int, attempts_left: int = 400) -> None:
+    """Hand waiting outbox rows to the execution core once the previous signal's orders are done."""
+    result = services.dispatch_pending(deployment_id, retry=False)
+    if result.waiting and attempts_left > 0:
+        from django.db import connection
+
+        dispatch_deployment_job.send_with_options(args=(connection.schema_name, deployment_id, attempts_left - 1),
+                                                  delay=150)
 
 
 @platform_actor(actor_name="native.catch_up", max_retries=0, time_limit=300_000)
 def catch_up() -> None:
     """Start, step and dispatch whatever a dead worker or a lost message left behind, in every tenant."""
     services.catch_up_all()
+
+
+@platform_actor(actor_name="native.poll_feeds", max_retries=0, time_limit=120_000)
+def poll_feeds() -> None:
+    """Fetch closed bars for every series a running deployment trades; storing them triggers the steps."""
+    from .feeds.registry import poll_series
+
+    poll_series(services.live_series_ids())

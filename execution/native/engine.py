@@ -21,8 +21,8 @@ never traded, so the fills that close it are not sent (FIFO: inherited contracts
 
 from __future__ import annotations
 
-import copy
 import math
+import pickle
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -211,7 +211,8 @@ class DeploymentRunner:
         if not any(o.is_market and o.kind != "exit" for o in emu.orders.values()):
             return []
         market_ids = {o.id for o in emu.orders.values() if o.is_market and o.kind != "exit"}
-        shadow = copy.deepcopy(emu)
+        # a pickle round trip is a deep copy several times faster than copy.deepcopy for the emulator
+        shadow = pickle.loads(pickle.dumps(emu, protocol=pickle.HIGHEST_PROTOCOL))  # noqa: S301 - our own object
         before = len(shadow.events)
         data = self.runner.data
         close = float(data.c[-1])

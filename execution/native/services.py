@@ -450,7 +450,7 @@ def _advance_locked(deployment_id: int, result: AdvanceResult, max_bars: int | N
         if not _advance_one(deployment_id, bar, age, result):
             return
         _fault("persisted")
-        dispatch_pending(deployment_id)
+        dispatch_pending(deployment_id, retry=False)
     if total > len(bars):
         _advance_locked(deployment_id, result, max_bars)
 
@@ -469,8 +469,9 @@ class _StepFailed(Exception):
 
 def _advance_one_atomic(deployment_id: int, bar: tuple, age: int, result: AdvanceResult) -> bool:
     with transaction.atomic():
-        deployment = Deployment.objects.select_for_update().select_related("series", "strategy_version").get(
-            pk=deployment_id)
+        # of=self: lock the deployment row only, not the series/version rows other deployments share
+        deployment = Deployment.objects.select_for_update(of=("self",)).select_related(
+            "series", "strategy_version").get(pk=deployment_id)
         if deployment.status != Deployment.Status.RUNNING:
             return False
         if deployment.last_bar_time is not None and bar[0] <= _ms(deployment.last_bar_time):
@@ -588,9 +589,19 @@ def _previous_signals_settled(deployment: Deployment) -> bool:
         status__in=[SignalRecord.Status.DONE, SignalRecord.Status.REJECTED]).exists()
 
 
-def dispatch_pending(deployment_id: int) -> int:
-    """Hand the deployment's pending outbox rows to the execution core, oldest first. Idempotent."""
-    sent = 0
+@dataclass
+class DispatchResult:
+    sent: int = 0
+    waiting: bool = False  # a row waits for the previous signal's orders to finish
+
+
+def dispatch_pending(deployment_id: int, *, retry: bool = True) -> DispatchResult:
+    """Hand the deployment's pending outbox rows to the execution core, oldest first. Idempotent.
+
+    A row is handed over only once every earlier signal of the deployment has finished at the brokers: the
+    core runs per-account jobs concurrently, and an exit must not overtake the entry it closes. When a row has
+    to wait, a dispatch job is scheduled shortly (``retry``)."""
+    result = DispatchResult()
     for row_id in DeploymentSignal.objects.filter(deployment_id=deployment_id, status=DeploymentSignal.Status.PENDING
                                                   ).order_by("sequence").values_list("pk", flat=True):
         with transaction.atomic():
@@ -610,7 +621,10 @@ def dispatch_pending(deployment_id: int) -> int:
                     _pause(deployment, killed, kind=DeploymentEvent.Kind.KILL_SWITCH)
                     deployment.save()
                 continue
-            if deployment.status == Deployment.Status.RUNNING and _previous_signals_settled(deployment):
+            if not _previous_signals_settled(deployment):
+                result.waiting = True
+                break
+            if deployment.status == Deployment.Status.RUNNING:
                 mismatch = reconcile(deployment, Decimal(row.commands[0]["position_before"]), log=False)
                 if mismatch:
                     _skip_row(row, f"position mismatch: {mismatch}")
@@ -622,9 +636,20 @@ def dispatch_pending(deployment_id: int) -> int:
             row.signal_record_id = record.pk
             row.dispatched_at = timezone.now()
             row.save(update_fields=["status", "signal_record_id", "dispatched_at"])
-            sent += 1
+            result.sent += 1
         _fault("dispatched")
-    return sent
+    if result.waiting and retry:
+        _enqueue_dispatch(connection.schema_name, deployment_id)
+    return result
+
+
+def _enqueue_dispatch(schema: str, deployment_id: int) -> None:
+    from .actors import dispatch_deployment_job
+
+    try:
+        dispatch_deployment_job.send_with_options(args=(schema, deployment_id), delay=150)
+    except Exception:
+        logger.exception("could not enqueue the dispatch of deployment %s; the catch-up will do it", deployment_id)
 
 
 def _skip_row(row: DeploymentSignal, reason: str) -> None:
@@ -647,7 +672,7 @@ def _pause(deployment: Deployment, reason: str, *, kind: str = DeploymentEvent.K
 
 
 def _locked(deployment: Deployment) -> Deployment:
-    return Deployment.objects.select_for_update().select_related("series").get(pk=deployment.pk)
+    return Deployment.objects.select_for_update(of=("self",)).select_related("series").get(pk=deployment.pk)
 
 
 def pause_deployment(deployment: Deployment, user, reason: str = "paused by the user") -> Deployment:
@@ -763,6 +788,17 @@ def on_bars_stored(series_id: int) -> int:
             enqueue_steps(schema, ids)
             enqueued += len(ids)
     return enqueued
+
+
+def live_series_ids() -> list[int]:
+    """Series with at least one running deployment, in any tenant."""
+    from django_tenants.utils import schema_context
+
+    ids: set[int] = set()
+    for schema in tenant_schemas():
+        with schema_context(schema):
+            ids.update(Deployment.objects.filter(status=Deployment.Status.RUNNING).values_list("series_id", flat=True))
+    return sorted(ids)
 
 
 def catch_up_all() -> int:

@@ -39,3 +39,12 @@ def run_pending_executions() -> int:
         execute_account(execution_id)
         ran += 1
     return ran
+
+
+def settle(deployment_id: int) -> None:
+    """Run execution jobs and hand over the signals that waited for them, until nothing is left to do."""
+    while True:
+        ran = run_pending_executions()
+        sent = services.dispatch_pending(deployment_id, retry=False).sent
+        if not ran and not sent:
+            return

@@ -8,7 +8,7 @@ from execution.models import Order
 from execution.native import services
 from execution.native.feeds.replay import ReplayFeed
 from execution.native.models import Deployment, DeploymentSignal
-from tests.native.conftest import run_pending_executions
+from tests.native.conftest import settle
 
 
 class WorkerKilled(BaseException):
@@ -31,12 +31,11 @@ def replay(deployment: Deployment, feed: ReplayFeed, *, crash_at=None) -> int:
             while True:
                 try:
                     services.advance_deployment(deployment.pk)
-                    services.dispatch_pending(deployment.pk)
+                    settle(deployment.pk)  # the execution workers, and signals that waited for them
                     break
                 except WorkerKilled:
                     crashes += 1
                     services.forget_runners()  # a new worker process: nothing in memory
-            run_pending_executions()
     finally:
         services.fault_hook = None
     return crashes

@@ -13,7 +13,7 @@ from brokers.core.symbols import parse_tradingview
 from brokers.services import get_broker_service
 from execution.native import services
 from execution.native.models import DeploymentEvent, DeploymentSignal
-from tests.native.conftest import run_pending_executions
+from tests.native.conftest import settle
 from tests.native.factories import (
     EVERY_BAR_STRATEGY,
     PERP,
@@ -43,7 +43,7 @@ def _running(trader, **options):
 def _next_bar(deployment, series, bars, index):
     store(series, bars.slice(index, index + 1))
     services.advance_deployment(deployment.pk)
-    run_pending_executions()
+    settle(deployment.pk)
     deployment.refresh_from_db()
 
 
@@ -154,7 +154,7 @@ def test_pause_then_resume_skips_what_closed_meanwhile_as_stale(in_retail, trade
 
     services.resume_deployment(deployment, trader)
     services.advance_deployment(deployment.pk)
-    run_pending_executions()
+    settle(deployment.pk)
     deployment.refresh_from_db()
     assert deployment.bars_processed == 64
     kinds = list(DeploymentEvent.objects.filter(deployment=deployment).values_list("kind", "actor"))
@@ -167,7 +167,7 @@ def test_stop_with_flatten_closes_the_traded_position_through_the_execution_core
     assert _position(account) == 1
 
     services.stop_deployment(deployment, trader, flatten=True)
-    run_pending_executions()
+    settle(deployment.pk)
 
     deployment.refresh_from_db()
     assert deployment.status == "stopped"

@@ -134,3 +134,27 @@ def test_the_replay_feed_drives_a_deployment_through_the_bar_stored_trigger(
     assert stepped == [1] * 10
     assert deployment.bars_processed == 70
     assert DeploymentSignal.objects.filter(deployment=deployment, status="dispatched").count() == 10
+
+
+def test_the_registry_polls_the_feed_named_by_the_series_source(in_retail, trader, fake_binance):
+    from execution.native.feeds.registry import feed_for
+
+    _, server = fake_binance
+    series = make_series(symbol="BINANCE:BTCUSDT", timeframe="60")
+    series.source = "ccxt:binance:BTC/USDT"
+    series.save(update_fields=["source"])
+    feed = feed_for(series, api_base_url=server.url, notify=None)
+    assert isinstance(feed, CcxtPollingFeed) and feed.market == "BTC/USDT"
+    series.source = "demo"
+    assert isinstance(feed_for(series, notify=None), DemoFeed)
+    series.source = "csv upload"
+    assert feed_for(series) is None
+
+
+def test_live_series_are_those_with_a_running_deployment(in_retail, trader):
+    bars = goog_bars_hourly(70)
+    series = make_series(bars=bars)
+    idle = make_series(symbol="BINANCE:ETHUSDT.P", bars=bars)
+    deploy(trader, make_version(trader, EVERY_BAR_STRATEGY), series, [make_paper_account(trader)])
+    live = services.live_series_ids()
+    assert series.pk in live and idle.pk not in live

@@ -6,7 +6,7 @@ import itertools
 from execution.models import Order
 from execution.native import services
 from execution.native.models import DeploymentEvent, DeploymentSignal
-from tests.native.conftest import run_pending_executions
+from tests.native.conftest import settle
 from tests.native.factories import (
     EVERY_BAR_STRATEGY,
     deploy,
@@ -32,7 +32,7 @@ def test_missed_bars_are_processed_in_order_and_stale_signals_skipped_with_a_rea
     deployment, bars = _deployment_behind_by(trader, 6)
 
     result = services.advance_deployment(deployment.pk)
-    run_pending_executions()
+    settle(deployment.pk)
 
     deployment.refresh_from_db()
     assert result.bars == 6
@@ -54,7 +54,7 @@ def test_catch_up_policy_trades_every_missed_signal_in_order(in_retail, trader):
     deployment, bars = _deployment_behind_by(trader, 5, stale_policy="trade")
 
     services.advance_deployment(deployment.pk)
-    run_pending_executions()
+    settle(deployment.pk)  # each signal waits until the orders of the one before are done at the broker
 
     rows = list(DeploymentSignal.objects.filter(deployment=deployment).order_by("sequence"))
     assert [r.bar_time.timestamp() * 1000 for r in rows] == list(bars.time_ms[60:65])  # one per bar, in order
@@ -70,7 +70,7 @@ def test_a_skipped_stale_entry_leaves_the_traded_position_unchanged(in_retail, t
     deployment, _ = _deployment_behind_by(trader, 4)
 
     services.advance_deployment(deployment.pk)
-    run_pending_executions()
+    settle(deployment.pk)
     deployment.refresh_from_db()
 
     traded = sum((q if side == "buy" else -q for side, q in broker_orders(deployment)), 0)
