@@ -461,6 +461,12 @@ def _resume(execution: AccountExecution, order: Order, service: BrokerService, c
             _send(execution, order, service, resend=True)
         else:
             apply_result(order, result, message="found at the broker after an unknown outcome")
+    elif order.state in (Order.State.ACKNOWLEDGED, Order.State.PARTIALLY_FILLED):
+        try:  # a crash between two recorded steps: catch up with the broker now rather than at the next sync
+            apply_result(order, service.get_order(client_order_id=order.client_order_id,
+                                                  symbol=parse_tradingview(order.symbol)))
+        except OrderNotFound:
+            logger.warning("acknowledged order %s is unknown to the broker", order.client_order_id)
     return "placed"
 
 
@@ -667,17 +673,21 @@ def sync_open_orders(limit: int = 500) -> int:
     return changed
 
 
-def requeue_stuck_executions(older_than: dt.timedelta = dt.timedelta(seconds=30)) -> int:
-    """Re-enqueue jobs a dead worker left behind (and signals dispatched before a crash). Idempotent."""
+def requeue_stuck_executions(older_than: dt.timedelta = dt.timedelta(seconds=60), limit: int = 1000) -> int:
+    """Re-enqueue jobs a dead worker left behind (and signals dispatched before a crash). Idempotent.
+
+    A re-enqueued job is stamped, so a long but healthy backlog is not re-enqueued on every sweep.
+    """
     cutoff = timezone.now() - older_than
-    for record in SignalRecord.objects.filter(status=SignalRecord.Status.RECEIVED, created_at__lt=cutoff):
+    for record in SignalRecord.objects.filter(status=SignalRecord.Status.RECEIVED, created_at__lt=cutoff)[:limit]:
         dispatch_signal(record)
     stuck = list(
         AccountExecution.objects.filter(
             status__in=[AccountExecution.Status.PENDING, AccountExecution.Status.RUNNING], updated_at__lt=cutoff
-        ).values_list("pk", flat=True)
+        ).values_list("pk", flat=True)[:limit]
     )
     if stuck:
+        AccountExecution.objects.filter(pk__in=stuck).update(updated_at=timezone.now())
         schema = connection.schema_name
         transaction.on_commit(lambda: enqueue_executions(schema, stuck))
     return len(stuck)

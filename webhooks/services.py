@@ -17,6 +17,7 @@ from typing import Any
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django_tenants.utils import schema_context
@@ -311,6 +312,7 @@ def ingest_alert(token: str, body: bytes, *, content_type: str = "", source_ip: 
     token_hash = hash_secret(token) if 20 <= len(token) <= 100 else ""
     route = HookRoute.objects.filter(token_hash=token_hash).first() if token_hash else None
     if route is None or not hmac.compare_digest(route.token_hash, token_hash):
+        logger.info("webhook with an unknown token from %s", source_ip)  # no owner to show it to
         return HookReply(404, {"error": "not found"})
     with schema_context(route.schema_name):
         binding = WebhookBinding.objects.filter(pk=route.binding_id).first()
@@ -412,15 +414,17 @@ def _store_valid(binding: WebhookBinding, body: str, parsed: ParsedAlert, conten
             parsed=_parsed_json(parsed),
             reason=(f"duplicate of alert #{first.pk}" if first else stale or ""),
         )
-        AuditEvent.objects.create(alert_id=alert.pk, stage=AuditEvent.Stage.RECEIVED,
-                                  message=f"{parsed.format} alert from {source_ip or 'unknown'}")
         if first:
-            AuditEvent.objects.create(alert_id=alert.pk, stage=AuditEvent.Stage.DUPLICATE, message=alert.reason)
+            outcome = AuditEvent(alert_id=alert.pk, stage=AuditEvent.Stage.DUPLICATE, message=alert.reason)
         elif stale:
-            AuditEvent.objects.create(alert_id=alert.pk, stage=AuditEvent.Stage.STALE, message=stale)
+            outcome = AuditEvent(alert_id=alert.pk, stage=AuditEvent.Stage.STALE, message=stale)
         else:
-            AuditEvent.objects.create(alert_id=alert.pk, stage=AuditEvent.Stage.VALIDATED,
-                                      message=f"{len(parsed.commands)} command(s)")
+            outcome = AuditEvent(alert_id=alert.pk, stage=AuditEvent.Stage.VALIDATED,
+                                 message=f"{len(parsed.commands)} command(s)")
+        received = AuditEvent(alert_id=alert.pk, stage=AuditEvent.Stage.RECEIVED,
+                              message=f"{parsed.format} alert from {source_ip or 'unknown'}")
+        AuditEvent.objects.bulk_create([received, outcome])  # one statement; ids keep the order
+        if status == Alert.Status.ACCEPTED:
             schema = connection.schema_name
             transaction.on_commit(lambda: enqueue_alert(schema, alert.pk))
     if status != Alert.Status.ACCEPTED:
@@ -494,12 +498,19 @@ def push_alert(alert: Alert) -> None:
         logger.warning("push of alert %s failed", alert.pk, exc_info=True)
 
 
-def sweep_alerts(older_than: dt.timedelta = dt.timedelta(seconds=20)) -> int:
-    """Re-enqueue alerts stored but never processed (queue down, worker crash before the signal)."""
-    ids = list(
-        Alert.objects.filter(status=Alert.Status.ACCEPTED, received_at__lt=timezone.now() - older_than)
-        .values_list("pk", flat=True)[:1000]
+def sweep_alerts(older_than: dt.timedelta = dt.timedelta(seconds=60), limit: int = 1000) -> int:
+    """Re-enqueue alerts stored but never processed (queue down, worker crash before the signal).
+
+    Each swept alert is stamped (``processed_at`` holds the last re-enqueue time while still accepted), so a
+    long but healthy backlog is not re-enqueued on every sweep.
+    """
+    now = timezone.now()
+    cutoff = now - older_than
+    stale = Alert.objects.filter(status=Alert.Status.ACCEPTED, received_at__lt=cutoff).filter(
+        Q(processed_at__isnull=True) | Q(processed_at__lt=cutoff)
     )
+    ids = list(stale.values_list("pk", flat=True)[:limit])
+    Alert.objects.filter(pk__in=ids).update(processed_at=now)
     for alert_id in ids:
         enqueue_alert(connection.schema_name, alert_id)
     return len(ids)

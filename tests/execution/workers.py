@@ -117,10 +117,14 @@ def run_scenario(*args: str) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def wait_until(predicate, *, timeout: float, interval: float = 0.5) -> bool:
+def wait_until(predicate, *, timeout: float, interval: float = 0.5, every_10s=None) -> bool:
     deadline = time.monotonic() + timeout
+    last_tick = time.monotonic()
     while time.monotonic() < deadline:
         if predicate():
             return True
+        if every_10s is not None and time.monotonic() - last_tick >= 10:
+            every_10s()
+            last_tick = time.monotonic()
         time.sleep(interval)
     return predicate()

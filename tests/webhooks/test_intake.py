@@ -169,3 +169,13 @@ def test_stored_alerts_are_swept_back_into_the_queue(schema, owner, make_account
     alert_id = post(token, {"action": "buy", "ticker": BTC, "contracts": "0.01"}).json()["alert_id"]
     Alert.objects.filter(pk=alert_id).update(received_at=timezone.now() - dt.timedelta(minutes=5))
     assert services.sweep_alerts() == 1
+
+
+def test_the_demo_seed_links_a_webhook_to_the_demo_users_paper_account(schema, owner, retail_tenant, settings):
+    from webhooks.demo import seed_demo_tenant
+
+    settings.EXECUTION_ACCOUNT_PROVIDER = ""  # the brokers app's accounts
+    seed_demo_tenant(retail_tenant, owner)
+    seed_demo_tenant(retail_tenant, owner)  # idempotent
+    binding = WebhookBinding.objects.get(owner=owner)
+    assert binding.accounts.count() == 1
