@@ -1,5 +1,6 @@
 import difflib
 from dataclasses import dataclass
+from functools import cache
 
 from django.db.models import QuerySet
 
@@ -57,3 +58,23 @@ def version_diff(old: StrategyVersion, new: StrategyVersion, context: int = 3) -
             if tag in ("replace", "insert"):
                 out += [DiffLine("added", None, j + 1, new_lines[j]) for j in range(j1, j2)]
     return out
+
+
+@cache
+def pine_completions() -> list[dict]:
+    """Pine built-ins for the editor's autocompletion: functions with their parameters, variables, constants."""
+    from strategies.pine import builtins
+
+    items: list[dict] = []
+    for name, signatures in builtins.FUNCTIONS.items():
+        if name in builtins.UNSUPPORTED_FUNCTIONS:
+            continue
+        signature = signatures[0]
+        params = ", ".join(p.name for p in signature.params)
+        items.append({"label": name, "type": "function", "detail": f"({params}) → {signature.returns}",
+                      "apply": f"{name}("})
+    items += [{"label": name, "type": "variable"} for name in builtins.VARIABLES if name not in builtins.FUNCTIONS]
+    items += [{"label": name, "type": "constant"} for name in builtins.CONSTANTS]
+    items += [{"label": word, "type": "keyword"} for word in (
+        "if", "else", "for", "while", "switch", "var", "varip", "and", "or", "not", "true", "false", "na")]
+    return sorted(items, key=lambda item: item["label"])

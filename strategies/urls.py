@@ -6,6 +6,7 @@ app_name = "strategies"
 urlpatterns = [
     path("", views.strategy_list, name="list"),
     path("<int:pk>/", views.strategy_detail, name="detail"),
+    path("completions.json", views.completions, name="completions"),
     path("<int:pk>/compile/", views.compile_view, name="compile"),
     path("<int:pk>/save/", views.save_view, name="save"),
     path("<int:pk>/versions/", views.version_list, name="versions"),

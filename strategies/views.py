@@ -160,6 +160,14 @@ def save_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+def completions(request: HttpRequest) -> JsonResponse:
+    """The editor's autocompletion list (the compiler's built-ins); the same for everyone, cached a day."""
+    response = JsonResponse({"completions": selectors.pine_completions()})
+    response["Cache-Control"] = "private, max-age=86400"
+    return response
+
+
+@login_required
 def version_list(request: HttpRequest, pk: int) -> HttpResponse:
     strategy = _strategy_or_404(request, pk)
     return render(request, "strategies/versions.html", {"strategy": strategy, "versions": strategy.versions.all()})

@@ -88,8 +88,20 @@ const inlineTheme = EditorView.baseTheme({
   ".cm-inline-warning": { color: "#92400e", background: "#fef3c7" },
 });
 
+// Completions of Pine built-ins (functions, variables, constants): a list the page supplies, read when asked
+// so it can arrive after the editor is created.
+function completionSource(completions) {
+  return (context) => {
+    const word = context.matchBefore(/[A-Za-z_][\w.]*/);
+    if (!word || (word.from === word.to && !context.explicit) || !completions.length) return null;
+    return { from: word.from, options: completions, validFor: /^[\w.]*$/ };
+  };
+}
+
 function create(parent, options = {}) {
   const onChange = options.onChange || (() => {});
+  const completions = [...(options.completions || [])];
+  const completionData = [{ autocomplete: completionSource(completions) }];
   const view = new EditorView({
     parent,
     state: EditorState.create({
@@ -105,6 +117,8 @@ function create(parent, options = {}) {
         EditorView.lineWrapping,
         inlineMessages,
         inlineTheme,
+        // the same source object every time: autocomplete tracks active sources by identity
+        EditorState.languageData.of(() => completionData),
         EditorState.readOnly.of(!!options.readOnly),
         EditorView.updateListener.of((update) => { if (update.docChanged) onChange(update.state.doc.toString()); }),
       ],
@@ -140,6 +154,7 @@ function create(parent, options = {}) {
       view.dispatch(setDiagnostics(view.state, diagnostics));
       view.dispatch({ effects: setInlineMessages.of(Decoration.set(widgets)) });
     },
+    setCompletions(list) { completions.splice(0, completions.length, ...(list || [])); },
     goToLine(line, col = 1) {
       const pos = toRange(view.state.doc, line, col);
       view.dispatch({ selection: { anchor: pos }, scrollIntoView: true });

@@ -215,6 +215,12 @@
     });
     textarea.hidden = true;
     mount.classList.add("mounted");
+    if (mount.dataset.completionsUrl && editor.setCompletions) {
+      fetch(mount.dataset.completionsUrl, { credentials: "same-origin" })
+        .then((response) => (response.ok ? response.json() : { completions: [] }))
+        .then((data) => editor.setCompletions(data.completions))
+        .catch(() => {});  // completion is a convenience; the editor works without it
+    }
     window.strategyEditor = editor;
     const initial = JSON.parse(document.getElementById("compile-initial").textContent);
     show(initial);

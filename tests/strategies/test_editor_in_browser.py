@@ -128,3 +128,20 @@ def build_save_convert(browser, editor_app: str, width: int, height: int) -> Non
     page.wait_for_selector("#editor .cm-content")
     assert "ta.bb(bbSource, bbLength, bbMult)" in page.evaluate("window.strategyEditor.getValue()")
     page.close()
+
+
+def test_the_editor_completes_pine_built_ins(editor_app, in_browser):
+    def scenario(browser) -> None:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        log_in(page, editor_app)
+        new_strategy(page, editor_app, "E2E completion", "blank")
+        page.wait_for_selector("#editor .cm-content")
+        page.click("#editor .cm-content")
+        page.keyboard.press("Control+End")
+        page.keyboard.type("x = ta.em")
+        page.wait_for_selector(".cm-tooltip-autocomplete li:has-text('ta.ema')")
+        page.keyboard.press("Enter")
+        assert page.evaluate("window.strategyEditor.getValue()").rstrip().endswith("x = ta.ema(")
+        page.close()
+
+    in_browser(scenario)

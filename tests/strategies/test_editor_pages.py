@@ -166,3 +166,11 @@ def test_an_htmx_create_with_errors_returns_the_form_with_the_message_and_200(we
 def test_an_htmx_create_redirects_to_the_new_editor(web, trader, in_retail):
     response = web.post(reverse("strategies:list"), {"name": "Fresh", "template": "blank"}, HTTP_HX_REQUEST="true")
     assert response["HX-Redirect"] == Strategy.objects.get(owner=trader, name="Fresh").get_absolute_url()
+
+
+def test_the_completions_list_has_builtin_functions_with_their_parameters(web, in_retail):
+    items = {item["label"]: item for item in web.get(reverse("strategies:completions")).json()["completions"]}
+    assert items["ta.ema"]["detail"] == "(source, length) → series float"
+    assert items["strategy.entry"]["type"] == "function"
+    assert items["close"]["type"] == "variable"
+    assert items["strategy.long"]["type"] == "constant"
