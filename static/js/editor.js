@@ -218,7 +218,7 @@
     if (mount.dataset.completionsUrl && editor.setCompletions) {
       fetch(mount.dataset.completionsUrl, { credentials: "same-origin" })
         .then((response) => (response.ok ? response.json() : { completions: [] }))
-        .then((data) => editor.setCompletions(data.completions))
+        .then((data) => { editor.setCompletions(data.completions); mount.dataset.completions = "ready"; })
         .catch(() => {});  // completion is a convenience; the editor works without it
     }
     window.strategyEditor = editor;

@@ -135,7 +135,7 @@ def test_the_editor_completes_pine_built_ins(editor_app, in_browser):
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         log_in(page, editor_app)
         new_strategy(page, editor_app, "E2E completion", "blank")
-        page.wait_for_selector("#editor .cm-content")
+        page.wait_for_selector("#editor[data-completions='ready'] .cm-content")
         page.click("#editor .cm-content")
         page.keyboard.press("Control+End")
         page.keyboard.type("x = ta.em")
