@@ -5,6 +5,7 @@ from accounts.selectors import current_organization
 
 NAVIGATION = [
     ("Dashboard", "dashboard"),
+    ("Trade", "trading:home"),
     ("Strategies", "strategies:list"),
     ("Backtests", "backtests:list"),
     ("Accounts", "brokers:list"),

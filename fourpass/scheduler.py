@@ -41,11 +41,14 @@ def discover_jobs() -> list[PeriodicJob]:
 
 
 def run_forever(stop_after_s: float | None = None) -> None:
+    from django.conf import settings
+
     import fourpass.tasks  # noqa: F401  (installs the broker)
     from fourpass.health import redis_client
 
     client = redis_client()
-    lock = client.lock("fourpass:scheduler:lock", timeout=30, blocking_timeout=60)
+    # One scheduler per Dramatiq namespace: apps that share a Redis (dev, tests, worktrees) keep apart.
+    lock = client.lock(f"{settings.DRAMATIQ_NAMESPACE}:scheduler:lock", timeout=30, blocking_timeout=60)
     if not lock.acquire():
         raise RuntimeError("another scheduler holds the lock")
     jobs = discover_jobs()

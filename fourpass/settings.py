@@ -53,6 +53,7 @@ TENANT_APPS = [
     "execution.native",
     "webhooks",
     "brokers",
+    "execution.trading",
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -127,7 +128,9 @@ CACHES = {
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": env.str("CHANNELS_PREFIX", default=f"fourpass-{CHECKOUT_NAME}:asgi")},
+        # socket_timeout=None: redis-py 8 defaults it to 5 s, which aborts channels_redis's 5 s blocking receive
+        # and drops every idle websocket every 5 s, losing pushes sent meanwhile (django/channels_redis#422).
+        "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": None}], "prefix": env.str("CHANNELS_PREFIX", default=f"fourpass-{CHECKOUT_NAME}:asgi")},
     }
 }
 

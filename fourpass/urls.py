@@ -20,6 +20,7 @@ urlpatterns = [
     path("webhooks/", include("webhooks.urls")),
     path("brokers/", include("brokers.urls")),
     path("bridges/", include("bridges.urls")),
+    path("trade/", include("execution.trading.urls")),
     path("api/", include("fourpass.api_urls")),
     path("manage/", tenant_admin_site.urls),
     path("admin/", admin.site.urls),

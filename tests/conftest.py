@@ -10,6 +10,7 @@ from django_tenants.utils import schema_context
 
 from accounts import services as account_services
 from accounts.models import Membership, Organization, Plan
+from tests.e2e.app import browser, running_app  # noqa: F401  (session fixtures shared by every directory)
 from tests.factories import MembershipFactory, UserFactory, host_of
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fourpass.settings")
@@ -18,6 +19,10 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fourpass.settings")
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
+        # Never seed a developer's database: only the throwaway test database pytest-django made.
+        name = connection.settings_dict["NAME"]
+        if not name.startswith("test_"):
+            raise RuntimeError(f"refusing to seed test tenants into non-test database {name!r}")
         plans = account_services.ensure_plans()
         account_services.ensure_public_tenant()
         account_services.ensure_retail_tenant()

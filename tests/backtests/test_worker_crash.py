@@ -12,7 +12,7 @@ import psycopg
 import pytest
 from django.conf import settings
 
-from tests.e2e.conftest import admin_connection, server_url
+from tests.e2e.app import admin_connection, server_url
 
 pytestmark = pytest.mark.slow
 

@@ -3,7 +3,7 @@
 import pytest
 from django.conf import settings
 
-from tests.e2e.conftest import ARTIFACTS
+from tests.e2e.app import ARTIFACTS
 
 pytestmark = pytest.mark.browser
 

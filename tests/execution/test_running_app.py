@@ -13,7 +13,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.e2e.conftest import server_url
+from tests.e2e.app import server_url
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]

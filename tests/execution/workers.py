@@ -23,7 +23,7 @@ ARTIFACTS = ROOT / "artifacts"
 
 
 def database_url() -> str:
-    from tests.e2e.conftest import server_url
+    from tests.e2e.app import server_url
 
     name = connection.settings_dict["NAME"]
     if not name.startswith("test_"):

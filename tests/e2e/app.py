@@ -1,4 +1,7 @@
-"""Runs the README's run command (`scripts/dev.py run`) against a fresh database for browser tests."""
+"""The running app (`scripts/dev.py run` on its own database) and headless Chromium, as session fixtures.
+
+Registered once in tests/conftest.py, so every test directory shares one app and one browser.
+"""
 
 import os
 import shutil
