@@ -275,22 +275,24 @@ def _enqueue_start(schema: str, deployment_id: int) -> None:
 
 
 class _Lock:
-    """A session advisory lock per deployment: one runner step (or start) at a time."""
+    """A session advisory lock per deployment: one runner step (or start) at a time; in the next namespace, one
+    dispatcher at a time (outbox rows go out strictly in order)."""
 
-    def __init__(self, deployment_id: int) -> None:
+    def __init__(self, deployment_id: int, namespace: int = LOCK_NAMESPACE) -> None:
         self.deployment_id = deployment_id
+        self.namespace = namespace
         self.held = False
 
     def __enter__(self) -> bool:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [LOCK_NAMESPACE, self.deployment_id])
+            cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [self.namespace, self.deployment_id])
             self.held = bool(cursor.fetchone()[0])
         return self.held
 
     def __exit__(self, *exc) -> None:
         if self.held:
             with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_NAMESPACE, self.deployment_id])
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [self.namespace, self.deployment_id])
 
 
 # ----------------------------------------------------------------------------- start / reconcile
@@ -602,12 +604,23 @@ def dispatch_pending(deployment_id: int, *, retry: bool = True) -> DispatchResul
     core runs per-account jobs concurrently, and an exit must not overtake the entry it closes. When a row has
     to wait, a dispatch job is scheduled shortly (``retry``)."""
     result = DispatchResult()
+    with _Lock(deployment_id, LOCK_NAMESPACE + 1) as held:
+        if not held:  # another worker is dispatching this deployment; look again shortly
+            result.waiting = True
+        else:
+            _dispatch_locked(deployment_id, result)
+    if result.waiting and retry:
+        _enqueue_dispatch(connection.schema_name, deployment_id)
+    return result
+
+
+def _dispatch_locked(deployment_id: int, result: DispatchResult) -> None:
     for row_id in DeploymentSignal.objects.filter(deployment_id=deployment_id, status=DeploymentSignal.Status.PENDING
                                                   ).order_by("sequence").values_list("pk", flat=True):
         with transaction.atomic():
-            row = DeploymentSignal.objects.select_for_update(skip_locked=True).filter(pk=row_id).first()
+            row = DeploymentSignal.objects.select_for_update().filter(pk=row_id).first()
             if row is None or row.status != DeploymentSignal.Status.PENDING:
-                continue
+                continue  # skipped by a control action meanwhile
             deployment = Deployment.objects.select_related("series").get(pk=deployment_id)
             if deployment.status not in (Deployment.Status.RUNNING, Deployment.Status.STOPPED) or (
                     deployment.status == Deployment.Status.STOPPED and not row.idempotency_key.startswith(
@@ -638,9 +651,6 @@ def dispatch_pending(deployment_id: int, *, retry: bool = True) -> DispatchResul
             row.save(update_fields=["status", "signal_record_id", "dispatched_at"])
             result.sent += 1
         _fault("dispatched")
-    if result.waiting and retry:
-        _enqueue_dispatch(connection.schema_name, deployment_id)
-    return result
 
 
 def _enqueue_dispatch(schema: str, deployment_id: int) -> None:

@@ -10,7 +10,7 @@ from django_tenants.utils import schema_context
 
 from accounts.models import Organization
 from execution.actors import housekeeping
-from execution.models import AccountExecution, Order
+from execution.models import AccountExecution, AuditEvent, Order
 from execution.native.actors import catch_up
 from execution.native.engine import DeploymentRunner
 from execution.native.models import Deployment, DeploymentSignal
@@ -22,7 +22,7 @@ from tests.execution.workers import ROOT, process_env, start_worker, wait_until
 from tests.native.factories import goog_bars_hourly
 from tests.native.support import broker_orders, expected_orders
 
-WARMUP, TOTAL = 100, 260
+WARMUP, TOTAL = 100, 220
 
 
 def run_scenario_module(module: str, *args: str) -> dict:
@@ -34,9 +34,10 @@ def run_scenario_module(module: str, *args: str) -> dict:
 
 
 @pytest.mark.django_db
-def test_a_worker_killed_mid_replay_loses_and_duplicates_nothing():
+def test_a_worker_killed_mid_replay_loses_and_duplicates_nothing(monkeypatch):
     schema = Organization.objects.get(name="Alpha Capital").schema_name
     broker.flush_all()
+    monkeypatch.setenv("dramatiq_worker_timeout", "100")  # idle consumers poll Redis every 100 ms, not 1 s
     scenario = run_scenario_module("tests.native.scenario", "setup", schema, str(WARMUP), str(TOTAL))
     workers = [start_worker("native-worker-a"), start_worker("native-worker-b")]
     middle = (WARMUP + TOTAL) // 2
@@ -65,7 +66,17 @@ def test_a_worker_killed_mid_replay_loses_and_duplicates_nothing():
                         and not AccountExecution.objects.filter(
                             signal__deployment_id=deployment.pk, status__in=["pending", "running"]).exists())
 
-        assert wait_until(finished, timeout=300, interval=1), "the deployment did not catch up"
+        def progress() -> str:
+            with schema_context(schema):
+                deployment = Deployment.objects.get(pk=scenario["deployment"])
+                rows = DeploymentSignal.objects.filter(deployment=deployment)
+                return (f"{deployment.status} {deployment.status_reason!r} bars {deployment.bars_processed}/{TOTAL}, "
+                        f"outbox {list(rows.values_list('status', flat=True))}, executions "
+                        f"{list(AccountExecution.objects.filter(signal__deployment_id=deployment.pk).values_list('status', flat=True))}"
+                        f"\ncommands {[(r.bar_time.isoformat(), r.commands) for r in rows]}"
+                        f"\naudit {list(AuditEvent.objects.filter(signal__deployment_id=deployment.pk).order_by('id').values_list('signal_id', 'stage', 'message'))}")
+
+        assert wait_until(finished, timeout=400, interval=1), f"the deployment did not catch up: {progress()}"
         with schema_context(schema):
             deployment = Deployment.objects.select_related("series", "strategy_version").get(pk=scenario["deployment"])
             assert deployment.status == "running", deployment.status_reason
@@ -81,7 +92,13 @@ def test_a_worker_killed_mid_replay_loses_and_duplicates_nothing():
                                     symbol_info_for(deployment.series), timeframe="60")
             assert [(t.entry_time, t.exit_time, t.qty) for t in runner.runner.result().trades] == \
                 [(t.entry_time, t.exit_time, t.qty) for t in backtest.trades]
+    except AssertionError:
+        for process in workers:
+            process.stop()
+        workers = []
+        raise  # the data stays for a post-mortem (the next run starts from fresh ids)
+    else:
+        run_scenario_module("tests.native.scenario", "cleanup", schema, str(scenario["owner"]))
     finally:
         for process in workers:
             process.stop()
-        run_scenario_module("tests.native.scenario", "cleanup", schema, str(scenario["owner"]))
