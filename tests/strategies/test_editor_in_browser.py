@@ -3,7 +3,7 @@
 import pytest
 from django.conf import settings
 
-from tests.e2e.conftest import ARTIFACTS
+from tests.e2e.app import ARTIFACTS
 
 pytestmark = pytest.mark.browser
 
@@ -50,14 +50,10 @@ def fits(page, width: int) -> bool:
 
 
 @pytest.mark.parametrize(("width", "height"), [(1280, 900), (375, 812)])
-def test_a_script_is_diagnosed_fixed_saved_and_backtested_in_the_browser(editor_app, in_browser, width, height):
-    in_browser(lambda browser: edit_fix_save_backtest(browser, editor_app, width, height))
-
-
-def edit_fix_save_backtest(browser, editor_app: str, width: int, height: int) -> None:
+def test_a_script_is_diagnosed_fixed_saved_and_backtested_in_the_browser(running_app, browser, width, height):
     page = browser.new_page(viewport={"width": width, "height": height})
-    log_in(page, editor_app)
-    new_strategy(page, editor_app, f"E2E cross {width}", "blank")
+    log_in(page, running_app)
+    new_strategy(page, running_app, f"E2E cross {width}", "blank")
     page.wait_for_selector("#editor .cm-content")
     assert page.inner_text("#compile-status") == "Compiles without problems"
 
@@ -97,14 +93,10 @@ def edit_fix_save_backtest(browser, editor_app: str, width: int, height: int) ->
 
 
 @pytest.mark.parametrize(("width", "height"), [(1280, 900), (375, 812)])
-def test_the_visual_builder_updates_the_code_and_saves_a_version(editor_app, in_browser, width, height):
-    in_browser(lambda browser: build_save_convert(browser, editor_app, width, height))
-
-
-def build_save_convert(browser, editor_app: str, width: int, height: int) -> None:
+def test_the_visual_builder_updates_the_code_and_saves_a_version(running_app, browser, width, height):
     page = browser.new_page(viewport={"width": width, "height": height})
-    log_in(page, editor_app)
-    new_strategy(page, editor_app, f"E2E blocks {width}", "builder")
+    log_in(page, running_app)
+    new_strategy(page, running_app, f"E2E blocks {width}", "builder")
     page.wait_for_selector("#builder-app .indicator")
     page.wait_for_selector("#generated-code .cm-content")
     assert "ta.ema(fastSource, fastLength)" in page.inner_text("#generated-code")
@@ -130,18 +122,15 @@ def build_save_convert(browser, editor_app: str, width: int, height: int) -> Non
     page.close()
 
 
-def test_the_editor_completes_pine_built_ins(editor_app, in_browser):
-    def scenario(browser) -> None:
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        log_in(page, editor_app)
-        new_strategy(page, editor_app, "E2E completion", "blank")
-        page.wait_for_selector("#editor[data-completions='ready'] .cm-content")
-        page.click("#editor .cm-content")
-        page.keyboard.press("Control+End")
-        page.keyboard.type("x = ta.em")
-        page.wait_for_selector(".cm-tooltip-autocomplete li:has-text('ta.ema')")
-        page.keyboard.press("Enter")
-        assert page.evaluate("window.strategyEditor.getValue()").rstrip().endswith("x = ta.ema(")
-        page.close()
-
-    in_browser(scenario)
+def test_the_editor_completes_pine_built_ins(running_app, browser):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    log_in(page, running_app)
+    new_strategy(page, running_app, "E2E completion", "blank")
+    page.wait_for_selector("#editor[data-completions='ready'] .cm-content")
+    page.click("#editor .cm-content")
+    page.keyboard.press("Control+End")
+    page.keyboard.type("x = ta.em")
+    page.wait_for_selector(".cm-tooltip-autocomplete li:has-text('ta.ema')")
+    page.keyboard.press("Enter")
+    assert page.evaluate("window.strategyEditor.getValue()").rstrip().endswith("x = ta.ema(")
+    page.close()
