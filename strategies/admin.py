@@ -8,9 +8,13 @@ from .models import Strategy, StrategyVersion
 class StrategyVersionInline(admin.TabularInline):
     model = StrategyVersion
     extra = 0
-    fields = ("number", "created_at")
-    readonly_fields = ("number", "created_at")
+    fields = ("number", "created_at", "edited_in")
+    readonly_fields = ("number", "created_at", "edited_in")
     can_delete = False
+
+    @admin.display(description="Edited in")
+    def edited_in(self, version: StrategyVersion) -> str:
+        return "visual builder" if version.builder_state is not None else "code"
 
 
 class StrategyAdmin(admin.ModelAdmin):

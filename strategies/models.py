@@ -30,6 +30,9 @@ class StrategyVersion(models.Model):
     inputs = models.JSONField(default=list, blank=True)
     plots = models.JSONField(default=list, blank=True)
     declaration = models.JSONField(default=dict, blank=True)
+    builder_state = models.JSONField(
+        null=True, blank=True, help_text="The visual builder's blocks this source was generated from (null: code)"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -38,3 +41,7 @@ class StrategyVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.strategy.name} v{self.number}"
+
+    @property
+    def is_builder(self) -> bool:
+        return self.builder_state is not None

@@ -4,7 +4,8 @@ import { EditorView, basicSetup } from "codemirror";
 import { EditorState } from "@codemirror/state";
 import { StreamLanguage, HighlightStyle, syntaxHighlighting } from "@codemirror/language";
 import { linter, lintGutter, setDiagnostics } from "@codemirror/lint";
-import { keymap } from "@codemirror/view";
+import { keymap, Decoration, WidgetType } from "@codemirror/view";
+import { StateField, StateEffect } from "@codemirror/state";
 import { indentWithTab } from "@codemirror/commands";
 import { tags } from "@lezer/highlight";
 
@@ -56,8 +57,51 @@ const pineHighlight = HighlightStyle.define([
   { tag: tags.operator, color: "#334155" },
 ]);
 
+// The first message of each line is also written at the end of that line, so it reads without hovering
+// (touch screens have no hover).
+class InlineMessage extends WidgetType {
+  constructor(severity, message) { super(); this.severity = severity; this.message = message; }
+  eq(other) { return other.severity === this.severity && other.message === this.message; }
+  toDOM() {
+    const el = document.createElement("span");
+    el.className = `cm-inline-message cm-inline-${this.severity}`;
+    el.setAttribute("role", "note");
+    el.textContent = this.message;
+    return el;
+  }
+  ignoreEvent() { return false; }
+}
+const setInlineMessages = StateEffect.define();
+const inlineMessages = StateField.define({
+  create: () => Decoration.none,
+  update(value, tr) {
+    value = value.map(tr.changes);
+    for (const effect of tr.effects) if (effect.is(setInlineMessages)) value = effect.value;
+    return value;
+  },
+  provide: (field) => EditorView.decorations.from(field),
+});
+const inlineTheme = EditorView.baseTheme({
+  ".cm-inline-message": { marginLeft: "1.5em", padding: "0 .4em", borderRadius: "3px", fontSize: "85%",
+    fontFamily: "system-ui, sans-serif", whiteSpace: "pre-wrap" },
+  ".cm-inline-error": { color: "#b91c1c", background: "#fee2e2" },
+  ".cm-inline-warning": { color: "#92400e", background: "#fef3c7" },
+});
+
+// Completions of Pine built-ins (functions, variables, constants): a list the page supplies, read when asked
+// so it can arrive after the editor is created.
+function completionSource(completions) {
+  return (context) => {
+    const word = context.matchBefore(/[A-Za-z_][\w.]*/);
+    if (!word || (word.from === word.to && !context.explicit) || !completions.length) return null;
+    return { from: word.from, options: completions, validFor: /^[\w.]*$/ };
+  };
+}
+
 function create(parent, options = {}) {
   const onChange = options.onChange || (() => {});
+  const completions = [...(options.completions || [])];
+  const completionData = [{ autocomplete: completionSource(completions) }];
   const view = new EditorView({
     parent,
     state: EditorState.create({
@@ -71,6 +115,10 @@ function create(parent, options = {}) {
         keymap.of([indentWithTab]),
         EditorState.tabSize.of(4),
         EditorView.lineWrapping,
+        inlineMessages,
+        inlineTheme,
+        // the same source object every time: autocomplete tracks active sources by identity
+        EditorState.languageData.of(() => completionData),
         EditorState.readOnly.of(!!options.readOnly),
         EditorView.updateListener.of((update) => { if (update.docChanged) onChange(update.state.doc.toString()); }),
       ],
@@ -93,7 +141,24 @@ function create(parent, options = {}) {
         if (to <= from) to = Math.min(from + 1, doc.length);
         return { from, to, severity: d.severity === "warning" ? "warning" : "error", message: d.message };
       });
+      const seen = new Set();
+      const widgets = [];
+      for (const d of (items || [])) {
+        const line = doc.line(Math.min(Math.max(d.line, 1), doc.lines));
+        if (seen.has(line.number)) continue;
+        seen.add(line.number);
+        const severity = d.severity === "warning" ? "warning" : "error";
+        widgets.push(Decoration.widget({ widget: new InlineMessage(severity, d.message), side: 1 }).range(line.to));
+      }
+      widgets.sort((a, b) => a.from - b.from);
       view.dispatch(setDiagnostics(view.state, diagnostics));
+      view.dispatch({ effects: setInlineMessages.of(Decoration.set(widgets)) });
+    },
+    setCompletions(list) { completions.splice(0, completions.length, ...(list || [])); },
+    goToLine(line, col = 1) {
+      const pos = toRange(view.state.doc, line, col);
+      view.dispatch({ selection: { anchor: pos }, scrollIntoView: true });
+      view.focus();
     },
   };
 }
