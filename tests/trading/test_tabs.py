@@ -77,9 +77,10 @@ def test_the_alerts_tab_shows_each_alert_with_the_orders_it_produced(
     assert "badge-filled" in html
 
 
-def test_the_deployments_tab_links_to_the_execution_page_until_native_deployments_exist(web, paper):
+def test_the_deployments_tab_lists_native_deployments_and_offers_to_deploy(web, paper):
     html = web.get("/trade/deployments/", **PANEL).content.decode()
-    assert 'href="/deployments/"' in html
+    assert "No native deployments yet." in html
+    assert 'href="/deployments/"' in html and 'href="/deployments/new/' in html
 
 
 def test_an_unknown_tab_is_not_found(web):
