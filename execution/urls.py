@@ -9,7 +9,8 @@ router.register("signals", api.SignalViewSet, basename="signal")
 
 app_name = "execution"
 urlpatterns = [
-    path("", views.deployments, name="deployments"),
+    # The root of /deployments/ is the native deployments list; this is the signals/approvals/report page.
+    path("activity/", views.deployments, name="deployments"),
     path("orders/", views.orders, name="orders"),
     path("orders/<int:pk>/", views.order_detail, name="order"),
     path("orders.csv", views.orders_csv, name="orders_csv"),

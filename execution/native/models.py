@@ -29,7 +29,10 @@ class Deployment(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     name = models.CharField(max_length=120)
     strategy_version = models.ForeignKey("strategies.StrategyVersion", on_delete=models.PROTECT, related_name="+")
-    series = models.ForeignKey("marketdata.MarketSeries", on_delete=models.PROTECT, related_name="+")
+    # MarketSeries lives in the public schema and deployments in every tenant schema: Django cannot
+    # collect tenant rows when a series is deleted, so the database constraint alone refuses deleting a
+    # series that a deployment uses.
+    series = models.ForeignKey("marketdata.MarketSeries", on_delete=models.DO_NOTHING, related_name="+")
     timeframe = models.CharField(max_length=8)
     inputs = models.JSONField(default=dict, blank=True)
     mode = models.CharField(max_length=5, choices=Mode.choices, default=Mode.PAPER)

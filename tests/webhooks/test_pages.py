@@ -82,7 +82,7 @@ def test_the_alert_log_drills_down_to_the_audit_and_exports_csv(browser, retail_
 def test_orders_page_report_and_csv(browser, retail_tenant, owner, make_account, in_schema):
     executed_alert(retail_tenant, owner, make_account, in_schema)
     assert "BINANCE:BTCUSDT" in browser.get("/deployments/orders/").content.decode()
-    assert "Per-account report" in browser.get("/deployments/").content.decode()
+    assert "Per-account report" in browser.get("/deployments/activity/").content.decode()
     rows = b"".join(browser.get("/deployments/orders.csv").streaming_content).decode().splitlines()
     assert len(rows) == 2 and ",filled," in rows[1]
     report = browser.get("/deployments/report.csv").content.decode().splitlines()
@@ -135,7 +135,7 @@ def test_approving_from_the_deployments_page_executes(browser, retail_tenant, ow
         from execution.models import SignalRecord
 
         signal = SignalRecord.objects.get()
-    page = browser.get("/deployments/").content.decode()
+    page = browser.get("/deployments/activity/").content.decode()
     assert f"/deployments/signals/{signal.pk}/approve/" in page
     assert browser.post(f"/deployments/signals/{signal.pk}/approve/").status_code == 302
     with in_schema(retail_tenant.schema_name):
