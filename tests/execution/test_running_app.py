@@ -41,10 +41,13 @@ def post(url: str, body: dict) -> tuple[int, dict]:
         return error.code, json.loads(error.read() or b"{}")
 
 
-def order_states(schema: str) -> list[tuple]:
+def order_states(schema: str, account_ids: list[int]) -> list[tuple]:
+    """Orders of this test's accounts only: the running app is shared with other browser tests."""
     with psycopg.connect(server_url(app_database())) as conn:
         rows = conn.execute(
-            f'SELECT o.broker_account_id, o.side, o.quantity, o.state FROM "{schema}".execution_order o ORDER BY o.id'
+            f'SELECT o.broker_account_id, o.side, o.quantity, o.state FROM "{schema}".execution_order o '
+            "WHERE o.broker_account_id = ANY(%s) ORDER BY o.id",
+            [list(account_ids)],
         ).fetchall()
     return rows
 
@@ -61,7 +64,7 @@ def test_alerts_to_the_running_app_become_paper_orders_in_its_database(running_a
     deadline = time.monotonic() + 120
     rows = []
     while time.monotonic() < deadline:
-        rows = order_states(data["schema"])
+        rows = order_states(data["schema"], data["accounts"])
         if len(rows) == 3 and all(state == "filled" for *_rest, state in rows):
             break
         time.sleep(1)
