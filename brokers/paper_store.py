@@ -7,6 +7,8 @@ placing orders on the same paper account serialize instead of overwriting each o
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 
 from django.db import transaction
@@ -130,8 +132,10 @@ class _ShortCircuit(Exception):
 class DbPaperBroker(PaperBroker):
     def __init__(self, account: BrokerAccount, *, price_source: PriceSource | None = None, guards: list[OrderGuard] | None = None):
         options = account.settings or {}
+        self._price_source = price_source or latest_bar_quote
+        self._quotes: dict[str, Quote | None] | None = None
         engine = PaperEngine(
-            price_source=price_source or latest_bar_quote,
+            price_source=self._quote,
             slippage_bps=Decimal(str(options.get("slippage_bps", 0))),
             fee_bps=Decimal(str(options.get("fee_bps", 0))),
             leverage=Decimal(str(options.get("leverage", 1))),
@@ -139,6 +143,27 @@ class DbPaperBroker(PaperBroker):
         )
         super().__init__(engine, guards=guards)
         self.account = account
+
+    def _quote(self, symbol: NormalizedSymbol) -> Quote | None:
+        if self._quotes is None:
+            return self._price_source(symbol)
+        key = str(symbol)
+        if key not in self._quotes:
+            self._quotes[key] = self._price_source(symbol)
+        return self._quotes[key]
+
+    @contextmanager
+    def _one_price_per_symbol(self) -> Iterator[None]:
+        """While placing orders, normalising and filling them read the price once (and see the same one)."""
+        self._quotes = {}
+        try:
+            yield
+        finally:
+            self._quotes = None
+
+    def place_order(self, request: OrderRequest) -> OrderResult:
+        with self._one_price_per_symbol():
+            return super().place_order(request)
 
     # ------------------------------------------------------------------ persistence
     def _load(
@@ -215,6 +240,10 @@ class DbPaperBroker(PaperBroker):
     def place_orders(self, requests: list[OrderRequest]) -> list[OrderResult | Exception]:
         """Place a burst of orders on this paper account in one transaction (e.g. one webhook alert fanned
         out to many symbols). Each item is the order's result, or the error that refused it."""
+        with self._one_price_per_symbol():
+            return self._place_orders(requests)
+
+    def _place_orders(self, requests: list[OrderRequest]) -> list[OrderResult | Exception]:
         prepared: list[OrderRequest] = []
         answers: list[OrderResult | Exception | None] = []
         for request in requests:
@@ -281,10 +310,6 @@ class DbPaperBroker(PaperBroker):
     def balances(self) -> list[Balance]:
         self._load(lock=False)
         return super().balances()
-
-    def position_quantity(self, symbol: NormalizedSymbol) -> Decimal:
-        self._load(lock=False)
-        return super().position_quantity(symbol)
 
     def process_bar(self, symbol: NormalizedSymbol | str, bar: Bar) -> list[OrderResult]:
         symbol = parse_symbol(symbol)

@@ -69,6 +69,12 @@ class BrokersAppProvider:
 
         return get_broker_service(self._account(account_id))
 
+    def open(self, account_id: int) -> tuple[LinkedAccount, BrokerService]:
+        from brokers.services import get_broker_service
+
+        account = self._account(account_id)
+        return self._as_linked(account), get_broker_service(account)
+
     def owned_by(self, owner_id: int) -> list[LinkedAccount]:
         from brokers.models import BrokerAccount
 
@@ -97,3 +103,12 @@ def broker_for(account_id: int) -> BrokerService:
 
 def accounts_owned_by(owner_id: int) -> list[LinkedAccount]:
     return provider().owned_by(owner_id)
+
+
+def open_account(account_id: int) -> tuple[LinkedAccount, BrokerService]:
+    """The account and a service for it, reading the account once when the provider can (`open`)."""
+    chosen = provider()
+    opener = getattr(chosen, "open", None)
+    if opener is not None:
+        return opener(account_id)
+    return chosen.get(account_id), chosen.service(account_id)

@@ -14,6 +14,8 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Exists
+from django.db.models.signals import post_save
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -206,14 +208,16 @@ def dispatch_signal(record: SignalRecord) -> list[AccountExecution]:
     """Create one job per account route and enqueue them after commit (one account's failure is its own)."""
     routes = [route_from_json(r) for r in record.payload["routes"]]
     shares = _allocation_shares(record, routes)
-    executions = []
-    for route, route_json in zip(routes, record.payload["routes"], strict=True):
-        execution, _ = AccountExecution.objects.get_or_create(
-            signal=record,
-            broker_account_id=route.account_id,
-            defaults={"route": route_json, "allocation_share": shares.get(route.account_id)},
-        )
-        executions.append(execution)
+    # one insert for every account (a re-dispatch after a crash keeps the jobs that already exist)
+    AccountExecution.objects.bulk_create(
+        [
+            AccountExecution(signal=record, broker_account_id=route.account_id, route=route_json,
+                             allocation_share=shares.get(route.account_id))
+            for route, route_json in zip(routes, record.payload["routes"], strict=True)
+        ],
+        ignore_conflicts=True,
+    )
+    executions = list(AccountExecution.objects.filter(signal=record).order_by("id"))
     SignalRecord.objects.filter(pk=record.pk).update(status=SignalRecord.Status.DISPATCHED)
     audit(AuditEvent.Stage.DISPATCHED, signal=record, message=f"dispatched to {len(executions)} account(s)")
     schema = connection.schema_name
@@ -279,10 +283,10 @@ def _execute_locked(execution_id: int) -> AccountExecution | None:
     route = route_from_json(execution.route)
     commands = [command_from_json(c) for c in record.payload["commands"]]
     try:
-        account = brokerage.get_account(route.account_id)
+        account, service = brokerage.open_account(route.account_id)
         if account.owner_id != record.owner_id:
+            service.close()
             return _finish_execution(execution, AccountExecution.Status.SKIPPED, "account belongs to another user")
-        service = brokerage.broker_for(route.account_id)
     except brokerage.AccountUnavailable as error:
         return _finish_execution(execution, AccountExecution.Status.SKIPPED, str(error))
     except BrokerError as error:
@@ -312,10 +316,9 @@ def _finish_execution(execution: AccountExecution, status: str, reason: str) -> 
     remaining = AccountExecution.objects.filter(signal_id=execution.signal_id).exclude(
         status__in=[AccountExecution.Status.DONE, AccountExecution.Status.SKIPPED, AccountExecution.Status.FAILED]
     )
-    if not remaining.exists():
-        SignalRecord.objects.filter(pk=execution.signal_id, status=SignalRecord.Status.DISPATCHED).update(
-            status=SignalRecord.Status.DONE
-        )
+    SignalRecord.objects.filter(pk=execution.signal_id, status=SignalRecord.Status.DISPATCHED).exclude(
+        Exists(remaining)
+    ).update(status=SignalRecord.Status.DONE)  # the last job to finish closes the signal
     return execution
 
 
@@ -367,33 +370,36 @@ def _run_command(
         audit(AuditEvent.Stage.SKIPPED, signal=record, account_id=account_id, message=block, data={"command": index})
         execution.reason = block
         return "skipped"
+    sized = AuditEvent(stage=AuditEvent.Stage.SIZED,
+                       message=f"{plan.side} {plan.quantity.normalize():f} {plan.symbol} ({plan.note})"[:500],
+                       data=_jsonable({"command": index, **asdict(plan)}))
     try:
-        with transaction.atomic():
-            order = Order.objects.create(
-                execution=execution,
-                owner_id=record.owner_id,
-                broker_account_id=account_id,
-                command_index=index,
-                client_order_id=client_id,
-                symbol=plan.symbol,
-                side=plan.side,
-                order_type=plan.order_type.value,
-                quantity=plan.quantity,
-                limit_price=plan.limit_price,
-                stop_price=plan.stop_price,
-                reduce_only=plan.reduce_only,
-            )
-            order._signal_ids = (record.pk, record.alert_id)
-            OrderEvent.objects.create(order=order, from_state="", to_state=Order.State.NEW, message=plan.note)
-            audit(AuditEvent.Stage.SIZED, signal=record, account_id=account_id, order=order,
-                  message=f"{plan.side} {plan.quantity.normalize():f} {plan.symbol} ({plan.note})",
-                  data={"command": index, **asdict(plan)})
+        order = _open_order(
+            execution, record, note=plan.note, sized=sized, broker_account_id=account_id, command_index=index,
+            client_order_id=client_id, symbol=plan.symbol, side=plan.side, order_type=plan.order_type.value,
+            quantity=plan.quantity, limit_price=plan.limit_price, stop_price=plan.stop_price,
+            reduce_only=plan.reduce_only,
+        )
     except IntegrityError:  # a concurrent run created it first
         order = Order.objects.get(client_order_id=client_id)
         return _resume(execution, order, service, command)
-    _send(execution, order, service)
+    _send(execution, order, service, first_send=True)
     _protective_orders(execution, record, order, service, command, index)
     return "placed"
+
+
+def _open_order(execution: AccountExecution, record: SignalRecord, *, note: str, sized: AuditEvent | None = None,
+                **fields: Any) -> Order:
+    """Insert the order already marked submitted, with its `new` and `submitted` steps, in one transaction; it
+    is sent right after the commit. A crash in between leaves a submitted order, which a re-run looks up at the
+    broker by client order id before sending it again, so it is never placed twice."""
+    with transaction.atomic():
+        order = Order.objects.create(execution=execution, owner_id=record.owner_id, state=Order.State.SUBMITTED,
+                                     **fields)
+        order._signal_ids = (record.pk, record.alert_id)
+        _record_steps(order, [("", Order.State.NEW, note), (Order.State.NEW, Order.State.SUBMITTED, "sent to the broker")],
+                      response=None, first_audits=[sized] if sized else [])
+    return order
 
 
 def _plan(record, route, service, index, command, execution) -> OrderPlan | Skip:
@@ -416,7 +422,8 @@ def _plan(record, route, service, index, command, execution) -> OrderPlan | Skip
             if policy is DriftPolicy.SKIP:
                 return Skip(f"position drift ({drift}); policy is skip")
     price = command.limit_price or command.reference_price
-    if price is None and command.action in (Action.BUY, Action.SELL):
+    sized_by_price = route.sizing.mode.value in ("fixed_cash", "percent_equity", "risk")
+    if price is None and sized_by_price and command.action in (Action.BUY, Action.SELL):
         price = service.reference_price(normalized)
     needs_equity = route.sizing.mode.value in ("percent_equity", "risk")
     facts = AccountFacts(
@@ -483,10 +490,10 @@ def _request_for(order: Order) -> OrderRequest:
     )
 
 
-def _send(execution: AccountExecution, order: Order, service: BrokerService, *, resend: bool = False) -> None:
-    first_send = order.state == Order.State.NEW
-    if first_send:
-        transition(order, Order.State.SUBMITTED, message="sent to the broker", push=False)
+def _send(execution: AccountExecution, order: Order, service: BrokerService, *, first_send: bool = False,
+          resend: bool = False) -> None:
+    if order.state == Order.State.NEW:  # an order recorded as new by an earlier version: mark it first
+        first_send = transition(order, Order.State.SUBMITTED, message="sent to the broker", push=False)
     elif resend:
         audit(AuditEvent.Stage.RETRY, signal=execution.signal, account_id=order.broker_account_id, order=order,
               message="not found at the broker; sending again with the same client order id")
@@ -517,18 +524,18 @@ def _protective_orders(execution, record, entry: Order, service, command: Comman
         legs.append(("sl", OrderType.STOP, None, command.stop_loss))
     for suffix, kind, limit, stop in legs:
         client_id = client_order_id_for(record.idempotency_key, entry.broker_account_id, index, suffix)
-        order, created = Order.objects.get_or_create(
-            client_order_id=client_id,
-            defaults=dict(
-                execution=execution, owner_id=entry.owner_id, broker_account_id=entry.broker_account_id,
-                command_index=index, symbol=entry.symbol, side=exit_side, order_type=kind.value,
-                quantity=entry.filled_quantity, limit_price=limit, stop_price=stop, reduce_only=True,
-            ),
-        )
-        if created:
-            OrderEvent.objects.create(order=order, to_state=Order.State.NEW,
-                                      message="take-profit" if suffix == "tp" else "stop-loss")
-            _send(execution, order, service)
+        if Order.objects.filter(client_order_id=client_id).exists():
+            continue  # placed by an earlier attempt
+        try:
+            order = _open_order(
+                execution, record, note="take-profit" if suffix == "tp" else "stop-loss",
+                broker_account_id=entry.broker_account_id, command_index=index, client_order_id=client_id,
+                symbol=entry.symbol, side=exit_side, order_type=kind.value, quantity=entry.filled_quantity,
+                limit_price=limit, stop_price=stop, reduce_only=True,
+            )
+        except IntegrityError:  # a concurrent attempt placed it
+            continue
+        _send(execution, order, service, first_send=True)
 
 
 def cancel_open_orders(owner_id: int, account_id: int, symbol: str, route: AccountRoute, service: BrokerService) -> int:
@@ -557,32 +564,75 @@ def transition(order: Order, to_state: str, *, message: str = "", response: Any 
     The update is conditional on the state we read (compare-and-set), so a concurrent writer (order sync,
     a re-delivered job) can never apply the same change twice.
     """
-    previous = order.state
-    if to_state not in Order.TRANSITIONS.get(previous, frozenset()):
-        return False
-    error = message[:500] if to_state in (Order.State.REJECTED, Order.State.FAILED) else order.last_error
-    with transaction.atomic():
-        updated = Order.objects.filter(pk=order.pk, state=previous).update(
-            state=to_state, last_error=error, updated_at=timezone.now()
-        )
-        if not updated:  # someone else moved it: re-read and retry once from the fresh state
-            order.refresh_from_db(fields=["state", "last_error"])
-            if order.state == previous:
-                return False
-            return transition(order, to_state, message=message, response=response, push=push)
-        response_json = _jsonable(response)
-        OrderEvent.objects.create(order_id=order.pk, from_state=previous, to_state=to_state, message=message[:500],
-                                  broker_response=response_json)
-        signal_id, alert_id = _signal_ids(order)
-        AuditEvent.objects.create(
-            signal_id=signal_id, alert_id=alert_id, broker_account_id=order.broker_account_id, order_id=order.pk,
-            stage=to_state, message=(message or f"{previous} → {to_state}")[:500], data=response_json,
-        )
-    order.state = to_state
-    order.last_error = error
-    if push:
+    moved = _advance(order, [(to_state, message)], response=response)
+    if moved and push:
         _push_order(order)
-    return True
+    return bool(moved)
+
+
+def _advance(order: Order, targets: list[tuple[str, str]], *, response: Any = None,
+             fields: dict[str, Any] | None = None) -> list[str]:
+    """Apply `fields` and walk the order through `targets` ((state, message), in order; steps the state machine
+    does not allow from where the order is are left out) in ONE transaction: a compare-and-set update of the
+    row, then every step's OrderEvent and audit row. Returns the states entered."""
+    fields = dict(fields or {})
+    for _attempt in range(2):
+        previous, path, state = order.state, [], order.state
+        for target, message in targets:
+            if target in Order.TRANSITIONS.get(state, frozenset()):
+                path.append((state, target, message))
+                state = target
+        error = next((m[:500] for _f, t, m in reversed(path) if t in (Order.State.REJECTED, Order.State.FAILED)),
+                     order.last_error)
+        if not path and not fields:
+            return []
+        with transaction.atomic(savepoint=False):  # all or nothing with the caller's transaction
+            if path:
+                updated = Order.objects.filter(pk=order.pk, state=previous).update(
+                    state=state, last_error=error, updated_at=timezone.now(), **fields
+                )
+            else:  # only new values (ids, fills): the state is not ours to write
+                updated = Order.objects.filter(pk=order.pk).update(updated_at=timezone.now(), **fields)
+            if updated:
+                _record_steps(order, path, response=response)
+        if updated:
+            for name, value in fields.items():
+                setattr(order, name, value)
+            order.state, order.last_error = state, error
+            return [to for _f, to, _m in path]
+        # someone else moved it: re-read and decide again from the fresh state
+        order.refresh_from_db(fields=["state", "last_error"])
+    return []
+
+
+def _record_steps(order: Order, steps: list[tuple[str, str, str]], *, response: Any,
+                  first_audits: list[AuditEvent] | None = None) -> None:
+    """The OrderEvent of every step and its audit row, two inserts in all (inside the caller's transaction).
+
+    post_save is sent for each OrderEvent as if saved one by one, so receivers (Web Push on fills) see every
+    state change whichever way it was written."""
+    if not steps:
+        return
+    response_json = _jsonable(response)
+    events = OrderEvent.objects.bulk_create(
+        [OrderEvent(order_id=order.pk, from_state=before, to_state=after, message=message[:500],
+                    broker_response=response_json) for before, after, message in steps]
+    )
+    signal_id, alert_id = _signal_ids(order)
+    audits = list(first_audits or [])
+    audits += [
+        AuditEvent(stage=after, message=(message or f"{before} → {after}")[:500], data=response_json)
+        for before, after, message in steps
+        if before  # creating the order is audited by the caller (sized)
+    ]
+    for row in audits:
+        row.signal_id, row.alert_id, row.broker_account_id, row.order_id = (
+            signal_id, alert_id, order.broker_account_id, order.pk
+        )
+    AuditEvent.objects.bulk_create(audits)
+    for event in events:
+        post_save.send(sender=OrderEvent, instance=event, created=True, update_fields=None, raw=False,
+                       using=event._state.db)
 
 
 def _signal_ids(order: Order) -> tuple[int | None, int | None]:
@@ -599,48 +649,41 @@ def _signal_ids(order: Order) -> tuple[int | None, int | None]:
 
 
 def apply_result(order: Order, result: OrderResult, *, message: str = "", new_row: bool = False) -> Order:
-    """Bring our order in line with what the broker reported: ids, fills, state (stepwise, all recorded)."""
+    """Bring our order in line with what the broker reported: ids, fills, state (stepwise, all recorded), in
+    one transaction."""
     response = result_as_json(result)
-    fields = []
+    fields: dict[str, Any] = {}
     if result.broker_order_id and order.broker_order_id != result.broker_order_id:
-        order.broker_order_id = result.broker_order_id
-        fields.append("broker_order_id")
-    if result.fills:  # one statement; fills already booked are ignored (unique per order and fill id)
-        Fill.objects.bulk_create(
-            [
-                Fill(order_id=order.pk, fill_id=fill.fill_id or f"{result.broker_order_id}-{number}", price=fill.price,
-                     quantity=fill.quantity, fee=fill.fee, fee_currency=fill.fee_currency,
-                     filled_at=fill.timestamp or timezone.now())
-                for number, fill in enumerate(result.fills, start=1)
-            ],
-            ignore_conflicts=True,
-        )
+        fields["broker_order_id"] = result.broker_order_id
+    fills = [
+        Fill(order_id=order.pk, fill_id=fill.fill_id or f"{result.broker_order_id}-{number}", price=fill.price,
+             quantity=fill.quantity, fee=fill.fee, fee_currency=fill.fee_currency,
+             filled_at=fill.timestamp or timezone.now())
+        for number, fill in enumerate(result.fills, start=1)
+    ]
     if not result.fills and result.filled_quantity > order.filled_quantity and result.average_price is not None:
         # brokers that report only cumulative fills: book the increment
-        Fill.objects.get_or_create(
-            order=order, fill_id=f"{result.broker_order_id}-cum-{result.filled_quantity}",
-            defaults=dict(price=result.average_price, quantity=result.filled_quantity - order.filled_quantity,
-                          filled_at=timezone.now()),
-        )
+        fills.append(Fill(order_id=order.pk, fill_id=f"{result.broker_order_id}-cum-{result.filled_quantity}",
+                          price=result.average_price, quantity=result.filled_quantity - order.filled_quantity,
+                          filled_at=timezone.now()))
     if result.filled_quantity != order.filled_quantity or result.average_price != order.average_price:
-        order.filled_quantity = result.filled_quantity
-        order.average_price = result.average_price
-        fields += ["filled_quantity", "average_price"]
+        fields["filled_quantity"] = result.filled_quantity
+        fields["average_price"] = result.average_price
     if result.quantity and result.quantity != order.quantity:
-        order.quantity = result.quantity  # rounded to the instrument's grid by the broker layer
-        fields.append("quantity")
-    if fields:
-        order.save(update_fields=[*fields, "updated_at"])
+        fields["quantity"] = result.quantity  # rounded to the instrument's grid by the broker layer
     target = BROKER_STATE[result.status]
-    text = message or result.reject_reason
-    changed = False
+    targets = []
     if order.state == Order.State.SUBMITTED and target in (
         Order.State.PARTIALLY_FILLED, Order.State.FILLED, Order.State.CANCELLED, Order.State.EXPIRED
     ):
-        changed |= transition(order, Order.State.ACKNOWLEDGED, message="accepted by the broker", response=response,
-                              push=False)
-    if target != order.state or (target == Order.State.PARTIALLY_FILLED and "filled_quantity" in fields):
-        changed |= transition(order, target, message=text, response=response, push=False)
+        targets.append((Order.State.ACKNOWLEDGED, "accepted by the broker"))
+    reached = targets[-1][0] if targets else order.state
+    if target != reached or (target == Order.State.PARTIALLY_FILLED and "filled_quantity" in fields):
+        targets.append((target, message or result.reject_reason))
+    with transaction.atomic():
+        if fills:  # fills already booked are ignored (unique per order and fill id)
+            Fill.objects.bulk_create(fills, ignore_conflicts=True)
+        changed = _advance(order, targets, response=response, fields=fields)
     if changed or fields or new_row:
         _push_order(order, insert=new_row)
     return order

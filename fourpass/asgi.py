@@ -11,6 +11,8 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.urls import path  # noqa: E402
 
+from webhooks.hook_view import HookIntake  # noqa: E402
+
 from .consumers import EventsConsumer  # noqa: E402
 
 
@@ -39,7 +41,7 @@ websocket_urlpatterns = [path("ws/events/", EventsConsumer.as_asgi())]
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": HookIntake(django_asgi_app),
         "websocket": AllowedHostsOriginValidator(
             TenantFromHostMiddleware(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
         ),

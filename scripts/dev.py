@@ -99,9 +99,7 @@ def run_app() -> int:
     manage("migrate_schemas", "--executor=standard")
     manage("seed_demo")
     processes = {
-        "web": [
-            sys.executable, "-m", "daphne", "-b", HOST, "-p", str(PORT), "fourpass.asgi:application",
-        ],
+        "web": [sys.executable, "-m", "fourpass.serve", "--host", HOST, "--port", str(PORT)],
         "worker": [sys.executable, "-m", "dramatiq", "fourpass.worker", "--processes", "1", "--threads", "4"],
         "scheduler": [sys.executable, str(ROOT / "manage.py"), "run_scheduler"],
     }

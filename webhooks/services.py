@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import hmac
@@ -10,10 +11,13 @@ import json
 import logging
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+import redis
+from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
@@ -57,6 +61,8 @@ class HookReply:
     body: dict[str, Any]
     alert_id: int | None = None
     schema_name: str = ""
+    # work that may wait until the reply is on its way (queueing the stored alert); run it exactly once
+    followup: Callable[[], None] | None = None
 
 
 # ----------------------------------------------------------------------------- tokens
@@ -294,55 +300,139 @@ def redact(body: str) -> str:
     return _REDACT_TEXT.sub(r"\1***", _REDACT_JSON.sub(r'\1"***"', body))
 
 
-def _over_rate_limit(binding: WebhookBinding) -> bool:
-    key = f"hookrate:{binding.token_hash[:16]}:{int(timezone.now().timestamp() // 60)}"
+_redis_clients: dict[str, redis.Redis] = {}
+
+
+def _redis() -> redis.Redis:
+    """One pooled client per process (thread-safe); short timeouts so Redis trouble cannot stall the door."""
+    url = settings.REDIS_URL
+    if url not in _redis_clients:
+        _redis_clients[url] = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
+    return _redis_clients[url]
+
+
+def _over_rate_limit(gate: Gate) -> bool:
+    key = cache.make_key(f"hookrate:{gate.token_hash[:16]}:{int(timezone.now().timestamp() // 60)}")
     try:
-        cache.add(key, 0, timeout=90)
-        return cache.incr(key) > binding.rate_limit_per_minute
+        with _redis().pipeline(transaction=False) as pipe:  # one round trip
+            count, _ = pipe.incr(key).expire(key, 90).execute()
+        return count > gate.rate_limit_per_minute
     except Exception:  # Redis trouble must not block trading alerts
         logger.warning("rate limiter unavailable", exc_info=True)
         return False
 
 
-def ingest_alert(token: str, body: bytes, *, content_type: str = "", source_ip: str | None = None) -> HookReply:
+@dataclass(frozen=True, slots=True)
+class Gate:
+    """What the door checks for one binding, read with one statement per alert (never cached, so disabling a
+    binding, rotating its token or changing its passphrase takes effect with the next alert)."""
+
+    schema: str
+    binding_id: int
+    owner_id: int
+    token_hash: str
+    enabled: bool
+    passphrase_hash: str
+    ip_allowlist: list[str]
+    rate_limit_per_minute: int
+    dedupe_window_seconds: int
+    max_signal_age_seconds: int | None
+    max_exit_signal_age_seconds: int | None
+
+
+_GATE_COLUMNS = ("owner_id", "token_hash", "enabled", "passphrase_hash", "ip_allowlist", "rate_limit_per_minute",
+                 "dedupe_window_seconds", "max_signal_age_seconds", "max_exit_signal_age_seconds")
+_SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+# token hash -> (schema, binding id). A route never changes meaning (rotation makes a new hash), and the gate
+# re-checks the binding's current hash, so caching found routes is safe; unknown tokens are never cached.
+_routes: dict[str, tuple[str, int]] = {}
+_ROUTE_CACHE_SIZE = 10_000
+
+
+def _route(token_hash: str) -> tuple[str, int] | None:
+    found = _routes.get(token_hash)
+    if found is None:
+        row = HookRoute.objects.filter(token_hash=token_hash).values_list("schema_name", "binding_id").first()
+        if row is None or not _SCHEMA_NAME.fullmatch(row[0]):
+            return None
+        if len(_routes) >= _ROUTE_CACHE_SIZE:
+            _routes.clear()
+        found = _routes[token_hash] = (row[0], row[1])
+    return found
+
+
+def _table(schema: str, model) -> str:
+    """Schema-qualified table name; `schema` comes from a route and matched _SCHEMA_NAME (no quoting tricks)."""
+    return f'"{schema}"."{model._meta.db_table}"'
+
+
+def _gate(schema: str, binding_id: int) -> Gate | None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {', '.join(_GATE_COLUMNS)} FROM {_table(schema, WebhookBinding)} "  # noqa: S608
+                       "WHERE id = %s", [binding_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = dict(zip(_GATE_COLUMNS, row, strict=True))
+    if isinstance(values["ip_allowlist"], str):
+        values["ip_allowlist"] = json.loads(values["ip_allowlist"])
+    return Gate(schema=schema, binding_id=binding_id, **values)
+
+
+def ingest_alert(token: str, body: bytes, *, content_type: str = "", source_ip: str | None = None,
+                 defer_followup: bool = False) -> HookReply:
     """Authenticate, validate and durably store one alert; the reply is what the HTTP endpoint answers.
 
-    After the alert is stored the reply is always 2xx: processing continues in Dramatiq.
+    After the alert is stored the reply is always 2xx: processing continues in Dramatiq. A valid alert costs
+    one read of the binding, one rate-limit increment in Redis and one short transaction. With
+    `defer_followup` the caller runs ``reply.followup`` (queueing the alert) after answering; if it never does,
+    the sweeper queues the alert within a minute.
     """
+    reply = _ingest(token, body, content_type, source_ip)
+    if reply.followup is not None and not defer_followup:
+        reply.followup()
+        return dataclasses.replace(reply, followup=None)
+    return reply
+
+
+def _ingest(token: str, body: bytes, content_type: str, source_ip: str | None) -> HookReply:
     token_hash = hash_secret(token) if 20 <= len(token) <= 100 else ""
-    route = HookRoute.objects.filter(token_hash=token_hash).first() if token_hash else None
-    if route is None or not hmac.compare_digest(route.token_hash, token_hash):
+    route = _route(token_hash) if token_hash else None
+    gate = _gate(*route) if route else None
+    if gate is None or not hmac.compare_digest(gate.token_hash, token_hash):
         logger.info("webhook with an unknown token from %s", source_ip)  # no owner to show it to
         return HookReply(404, {"error": "not found"})
-    with schema_context(route.schema_name):
-        binding = WebhookBinding.objects.filter(pk=route.binding_id).first()
-        if binding is None or not hmac.compare_digest(binding.token_hash, token_hash):
-            return HookReply(404, {"error": "not found"})
-        reply = _ingest_for_binding(binding, body, content_type, source_ip)
-        return HookReply(reply.status, reply.body, reply.alert_id, route.schema_name)
+    reply = _ingest_for_binding(gate, body, content_type, source_ip)
+    return dataclasses.replace(reply, schema_name=gate.schema)
 
 
-def _ingest_for_binding(binding: WebhookBinding, body: bytes, content_type: str, source_ip: str | None) -> HookReply:
-    text = body[:MAX_BODY_BYTES].decode("utf-8", errors="replace")
-
-    def reject(status: int, reason: str, **extra: Any) -> HookReply:
+def _reject(gate: Gate, text: str, content_type: str, source_ip: str | None, status: int, reason: str,
+            **extra: Any) -> HookReply:
+    with schema_context(gate.schema):
         alert = Alert.objects.create(
-            binding=binding, body=redact(text), content_type=content_type[:100], source_ip=source_ip,
+            binding_id=gate.binding_id, body=redact(text), content_type=content_type[:100], source_ip=source_ip,
             status=Alert.Status.REJECTED, http_status=status, reason=reason[:500],
         )
         AuditEvent.objects.create(alert_id=alert.pk, stage=AuditEvent.Stage.REJECTED, message=reason[:500],
                                   data={"http_status": status})
-        push_alert(alert)
-        return HookReply(status, {"error": reason, **extra}, alert.pk)
+        push_alert(alert, owner_id=gate.owner_id)
+    return HookReply(status, {"error": reason, **extra}, alert.pk)
 
-    if not binding.enabled:
+
+def _ingest_for_binding(gate: Gate, body: bytes, content_type: str, source_ip: str | None) -> HookReply:
+    text = body[:MAX_BODY_BYTES].decode("utf-8", errors="replace")
+
+    def reject(status: int, reason: str, **extra: Any) -> HookReply:
+        return _reject(gate, text, content_type, source_ip, status, reason, **extra)
+
+    if not gate.enabled:
         return reject(403, "this webhook is disabled")
-    if not client_ip_allowed(binding, source_ip):
+    if not client_ip_allowed(gate, source_ip):
         return reject(403, f"source address {source_ip} is not in the allow-list")
     if len(body) > MAX_BODY_BYTES:
         return reject(413, f"body is larger than {MAX_BODY_BYTES} bytes")
-    if _over_rate_limit(binding):
-        return reject(429, f"more than {binding.rate_limit_per_minute} alerts per minute")
+    if _over_rate_limit(gate):
+        return reject(429, f"more than {gate.rate_limit_per_minute} alerts per minute")
     try:
         decoded = body.decode("utf-8")
     except UnicodeDecodeError:
@@ -351,27 +441,27 @@ def _ingest_for_binding(binding: WebhookBinding, body: bytes, content_type: str,
         parsed = parse_alert(decoded)
     except AlertFormatError as error:
         return reject(400, str(error), field=error.field)
-    if binding.passphrase_hash:
+    if gate.passphrase_hash:
         given = hash_secret(parsed.passphrase or "")
-        if not hmac.compare_digest(given, binding.passphrase_hash):
+        if not hmac.compare_digest(given, gate.passphrase_hash):
             return reject(401, "wrong or missing passphrase")
-    return _store_valid(binding, decoded, parsed, content_type, source_ip)
+    return _store_valid(gate, decoded, parsed, content_type, source_ip)
 
 
-def _dedupe_key(binding: WebhookBinding, parsed: ParsedAlert, body: str) -> tuple[str, str]:
-    body_hash = hashlib.sha256(f"{binding.pk}\n{body}".encode()).hexdigest()
+def _dedupe_key(binding_id: int, parsed: ParsedAlert, body: str) -> tuple[str, str]:
+    body_hash = hashlib.sha256(f"{binding_id}\n{body}".encode()).hexdigest()
     if parsed.explicit_id:
         return f"id:{parsed.explicit_id}", body_hash
     return f"body:{body_hash}", body_hash
 
 
-def _stale_reason(binding: WebhookBinding, parsed: ParsedAlert, now: dt.datetime) -> str | None:
+def _stale_reason(gate: Gate, parsed: ParsedAlert, now: dt.datetime) -> str | None:
     if parsed.sent_at is None:
         return None
     exits_only = all(c.is_exit for c in parsed.commands)
-    limit = binding.max_exit_signal_age_seconds if exits_only else binding.max_signal_age_seconds
+    limit = gate.max_exit_signal_age_seconds if exits_only else gate.max_signal_age_seconds
     if limit is None and exits_only:
-        limit = binding.max_signal_age_seconds
+        limit = gate.max_signal_age_seconds
     if limit is None:
         return None
     age = (now - parsed.sent_at).total_seconds()
@@ -393,49 +483,76 @@ def _parsed_json(parsed: ParsedAlert) -> dict[str, Any]:
     return json.loads(json.dumps(signal_like, default=str))
 
 
-def _store_valid(binding: WebhookBinding, body: str, parsed: ParsedAlert, content_type: str,
-                 source_ip: str | None) -> HookReply:
+_STORE_SQL: dict[str, str] = {}
+
+
+def _store_sql(schema: str) -> str:
+    """One statement: find an earlier alert with the same key, insert this one as accepted/stale/duplicate, and
+    its two audit steps (received, then the outcome). Run under the key's advisory lock, so two identical alerts
+    arriving together are decided one after the other."""
+    if schema not in _STORE_SQL:
+        status, stage = Alert.Status, AuditEvent.Stage
+        # identifiers come from _table, every value is a parameter
+        _STORE_SQL[schema] = f"""
+WITH earlier AS (
+    SELECT id FROM {_table(schema, Alert)}
+    WHERE %(dedupe)s AND binding_id = %(binding)s AND idempotency_key = %(key)s
+      AND status NOT IN ('{status.REJECTED}', '{status.DUPLICATE}') AND received_at >= %(since)s
+    ORDER BY id LIMIT 1
+), inserted AS (
+    INSERT INTO {_table(schema, Alert)} (binding_id, received_at, body, content_type, source_ip, status,
+        http_status, reason, idempotency_key, body_hash, duplicate_of_id, parsed)
+    SELECT %(binding)s, %(now)s, %(body)s, %(content_type)s, %(source_ip)s,
+        CASE WHEN earlier.id IS NOT NULL THEN '{status.DUPLICATE}'
+             WHEN %(stale)s <> '' THEN '{status.STALE}' ELSE '{status.ACCEPTED}' END,
+        200,
+        CASE WHEN earlier.id IS NOT NULL THEN 'duplicate of alert #' || earlier.id ELSE %(stale)s END,
+        %(key)s, %(body_hash)s, earlier.id, %(parsed)s::jsonb
+    FROM (SELECT 1) AS one LEFT JOIN earlier ON TRUE
+    RETURNING id, status, duplicate_of_id, reason
+), audit AS (
+    INSERT INTO {_table(schema, AuditEvent)} (alert_id, stage, message, at)
+    SELECT inserted.id, step.stage, step.message, %(now)s
+    FROM inserted CROSS JOIN LATERAL (VALUES
+        (1, '{stage.RECEIVED}'::varchar, %(received)s::varchar),
+        (2, CASE inserted.status WHEN '{status.DUPLICATE}' THEN '{stage.DUPLICATE}'
+                                 WHEN '{status.STALE}' THEN '{stage.STALE}' ELSE '{stage.VALIDATED}' END,
+            CASE inserted.status WHEN '{status.ACCEPTED}' THEN %(validated)s ELSE inserted.reason END)
+    ) AS step (n, stage, message)
+    ORDER BY step.n
+)
+SELECT id, status, duplicate_of_id, reason FROM inserted"""  # noqa: S608
+    return _STORE_SQL[schema]
+
+
+def _store_valid(gate: Gate, body: str, parsed: ParsedAlert, content_type: str, source_ip: str | None) -> HookReply:
     now = timezone.now()
-    key, body_hash = _dedupe_key(binding, parsed, body)
-    stale = _stale_reason(binding, parsed, now)
-    with transaction.atomic():
-        with connection.cursor() as cursor:  # serialise identical alerts of one binding
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [7002, f"{binding.pk}:{key}"])
-        earlier = Alert.objects.filter(binding=binding, idempotency_key=key).exclude(
-            status__in=[Alert.Status.REJECTED, Alert.Status.DUPLICATE]
-        )
-        if not parsed.explicit_id:
-            earlier = earlier.filter(received_at__gte=now - dt.timedelta(seconds=binding.dedupe_window_seconds))
-        first = earlier.order_by("id").first() if (parsed.explicit_id or binding.dedupe_window_seconds) else None
-        status = Alert.Status.DUPLICATE if first else (Alert.Status.STALE if stale else Alert.Status.ACCEPTED)
-        alert = Alert.objects.create(
-            binding=binding, body=redact(body), content_type=content_type[:100], source_ip=source_ip,
-            status=status, http_status=200, idempotency_key=key, body_hash=body_hash, duplicate_of=first,
-            parsed=_parsed_json(parsed),
-            reason=(f"duplicate of alert #{first.pk}" if first else stale or ""),
-        )
-        if first:
-            outcome = AuditEvent(alert_id=alert.pk, stage=AuditEvent.Stage.DUPLICATE, message=alert.reason)
-        elif stale:
-            outcome = AuditEvent(alert_id=alert.pk, stage=AuditEvent.Stage.STALE, message=stale)
-        else:
-            outcome = AuditEvent(alert_id=alert.pk, stage=AuditEvent.Stage.VALIDATED,
-                                 message=f"{len(parsed.commands)} command(s)")
-        received = AuditEvent(alert_id=alert.pk, stage=AuditEvent.Stage.RECEIVED,
-                              message=f"{parsed.format} alert from {source_ip or 'unknown'}")
-        AuditEvent.objects.bulk_create([received, outcome])  # one statement; ids keep the order
-        if status == Alert.Status.ACCEPTED:
-            schema = connection.schema_name
-            transaction.on_commit(lambda: enqueue_alert(schema, alert.pk))
-    if status != Alert.Status.ACCEPTED:
-        push_alert(alert)  # accepted alerts are pushed by the worker once processed (keeps the ack fast)
-    payload = {"status": status, "alert_id": alert.pk}
-    if first:
-        payload["duplicate_of"] = first.pk
+    key, body_hash = _dedupe_key(gate.binding_id, parsed, body)
+    stale = _stale_reason(gate, parsed, now) or ""
+    # an explicit id is unique for ever; a body hash only within the binding's window (0 = no de-duplication)
+    since = dt.datetime.min.replace(tzinfo=dt.UTC) if parsed.explicit_id else now - dt.timedelta(
+        seconds=gate.dedupe_window_seconds)
+    params = {
+        "dedupe": bool(parsed.explicit_id or gate.dedupe_window_seconds), "binding": gate.binding_id, "key": key,
+        "since": since, "now": now, "body": redact(body), "content_type": content_type[:100], "source_ip": source_ip,
+        "stale": stale[:500], "body_hash": body_hash, "parsed": json.dumps(_parsed_json(parsed)),
+        "received": f"{parsed.format} alert from {source_ip or 'unknown'}"[:500],
+        "validated": f"{len(parsed.commands)} command(s)",
+    }
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [7002, f"{gate.binding_id}:{key}"])
+        cursor.execute(_store_sql(gate.schema), params)
+        alert_id, status, duplicate_of, _reason = cursor.fetchone()
+    if status != Alert.Status.ACCEPTED:  # accepted alerts are pushed by the worker once processed
+        with schema_context(gate.schema):
+            push_alert(Alert.objects.get(pk=alert_id), owner_id=gate.owner_id)
+    payload: dict[str, Any] = {"status": status, "alert_id": alert_id}
+    if duplicate_of:
+        payload["duplicate_of"] = duplicate_of
     if stale:
         payload["reason"] = stale
-    return HookReply(200 if status == Alert.Status.ACCEPTED else 202 if status == Alert.Status.STALE else 200,
-                     payload, alert.pk)
+    followup = (lambda: enqueue_alert(gate.schema, alert_id)) if status == Alert.Status.ACCEPTED else None
+    return HookReply(202 if status == Alert.Status.STALE else 200, payload, alert_id, followup=followup)
 
 
 def enqueue_alert(schema: str, alert_id: int) -> None:
@@ -487,12 +604,12 @@ def process_alert(alert_id: int) -> None:
     push_alert(alert)
 
 
-def push_alert(alert: Alert) -> None:
+def push_alert(alert: Alert, *, owner_id: int | None = None) -> None:
     """Insert the alert's row at the top of the owner's open alert logs."""
     try:
         row = render_to_string("webhooks/partials/alert_row.html", {"alert": alert})
         html = f'<tbody hx-swap-oob="afterbegin:#alert-rows">{row}</tbody>'
-        live.push(connection.schema_name, alert.binding.owner_id, "alert",
+        live.push(connection.schema_name, owner_id or alert.binding.owner_id, "alert",
                      {"id": alert.pk, "status": alert.status}, html=html)
     except Exception:  # best effort: the database is the record
         logger.warning("push of alert %s failed", alert.pk, exc_info=True)

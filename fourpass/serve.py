@@ -1,0 +1,65 @@
+"""`python -m fourpass.serve`: N daphne processes sharing one listening socket.
+
+One daphne process runs the whole ASGI app on one core. Several processes accepting on the same socket let
+alerts, pages and websockets use every core (the channel layer and the database are shared, so any process can
+serve any request). Signals are forwarded; if one process dies the others are stopped and the exit code kept.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+
+def default_processes() -> int:
+    return int(os.environ.get("WEB_PROCESSES") or min(2, os.cpu_count() or 1))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--processes", type=int, default=default_processes())
+    parser.add_argument("--application", default="fourpass.asgi:application")
+    options = parser.parse_args(argv)
+
+    listener = socket.create_server((options.host, options.port), backlog=2048, reuse_port=False)
+    listener.set_inheritable(True)
+    fd = listener.fileno()
+    command = [sys.executable, "-m", "daphne", "--fd", str(fd), options.application]
+    children = [subprocess.Popen(command, pass_fds=(fd,)) for _ in range(max(1, options.processes))]
+    listener.close()  # the children hold it
+
+    stopping = False
+
+    def stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    exit_code = 0
+    while not stopping:
+        for child in children:
+            if child.poll() is not None:
+                exit_code = child.returncode or 1
+                stopping = True
+        time.sleep(0.3)
+    for child in children:
+        if child.poll() is None:
+            child.terminate()
+    for child in children:
+        try:
+            child.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            child.kill()
+    return exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
