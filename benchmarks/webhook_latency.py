@@ -35,7 +35,9 @@ DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/fourpass_bench_webhooks"
 
 
 def bench_env() -> dict[str, str]:
-    env = dict(os.environ)
+    from fourpass.serve import worker_environment
+
+    env = worker_environment()
     env.update(
         DATABASE_URL=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB),
         DRAMATIQ_NAMESPACE="fourpass-bench-webhooks",
@@ -193,6 +195,8 @@ def post_many(port: int, token: str, bodies: list[str], latencies: list[float], 
 
 
 def main() -> None:
+    from fourpass.serve import worker_command
+
     parser = argparse.ArgumentParser()
     parser.add_argument("--senders", type=int, default=50)
     parser.add_argument("--alerts", type=int, default=1000)
@@ -255,8 +259,7 @@ def main() -> None:
         print(f"  web server CPU per alert: {server_cpu_ms:.2f} ms ({options.web_processes} daphne processes; "
               f"load average {os.getloadavg()[0]:.1f})")
 
-        workers.extend(start([sys.executable, "-m", "dramatiq", "fourpass.worker", "--processes", "1", "--threads",
-                              str(options.threads)]) for _ in range(options.workers))
+        workers.extend(start(worker_command(processes=1, threads=options.threads)) for _ in range(options.workers))
         deadline = time.monotonic() + 600  # let the ack phase's jobs drain: they would queue ahead of the fan-out
         while any(run("--backlog", data["schema"]).values()) and time.monotonic() < deadline:
             time.sleep(2)

@@ -1,4 +1,5 @@
-"""`python -m fourpass.serve`: N daphne processes sharing one listening socket.
+"""How 4pass's processes are launched. `python -m fourpass.serve`: N daphne processes sharing one listening
+socket; `worker_command()` / `worker_environment()`: a Dramatiq worker.
 
 One daphne process runs the whole ASGI app on one core. Several processes accepting on the same socket let
 alerts, pages and websockets use every core (the channel layer and the database are shared, so any process can
@@ -14,6 +15,22 @@ import socket
 import subprocess
 import sys
 import time
+
+# An idle Dramatiq consumer polls Redis with a back-off that grows to this many ms (the library default is
+# 1,000, which alone can delay a webhook fan-out or a native runner step by up to a second). Dramatiq reads it
+# from the environment when it is imported, so it must be in the worker's environment from the start.
+WORKER_IDLE_POLL_MS = 50
+
+
+def worker_command(processes: int = 1, threads: int = 8) -> list[str]:
+    return [sys.executable, "-m", "dramatiq", "fourpass.worker", "--processes", str(processes), "--threads",
+            str(threads)]
+
+
+def worker_environment(base: dict[str, str] | None = None) -> dict[str, str]:
+    env = dict(os.environ if base is None else base)
+    env.setdefault("dramatiq_worker_timeout", str(WORKER_IDLE_POLL_MS))
+    return env
 
 
 def default_processes() -> int:

@@ -6,6 +6,9 @@ import os
 import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fourpass.settings")
+# Jobs are short and many (one per account and alert, one per deployment and bar): keep each worker thread's
+# database connection instead of opening one per message (health-checked before reuse, see settings).
+os.environ.setdefault("CONN_MAX_AGE", "600")
 django.setup()
 
 from django.apps import apps  # noqa: E402
@@ -19,3 +22,19 @@ for app_config in apps.get_app_configs():
     except ModuleNotFoundError as missing:
         if missing.name != f"{app_config.name}.actors":
             raise
+
+
+def _warm_up() -> None:
+    """Import the URL configuration and the live-update templates now: the first job would otherwise pay for it
+    (over a second, importing every view, ccxt and pandas) in the middle of an order fan-out."""
+    from django.conf import settings
+    from django.template.loader import get_template
+    from django.urls import get_resolver
+
+    for urlconf in {settings.ROOT_URLCONF, getattr(settings, "PUBLIC_SCHEMA_URLCONF", settings.ROOT_URLCONF)}:
+        get_resolver(urlconf).reverse_dict  # noqa: B018 (building it imports every view)
+    for name in ("execution/partials/order_row.html", "webhooks/partials/alert_row.html"):
+        get_template(name)
+
+
+_warm_up()

@@ -96,14 +96,16 @@ def manage(*args: str) -> None:
 
 
 def run_app() -> int:
+    from fourpass.serve import worker_command, worker_environment
+
     manage("migrate_schemas", "--executor=standard")
     manage("seed_demo")
     processes = {
         "web": [sys.executable, "-m", "fourpass.serve", "--host", HOST, "--port", str(PORT)],
-        "worker": [sys.executable, "-m", "dramatiq", "fourpass.worker", "--processes", "1", "--threads", "4"],
+        "worker": worker_command(processes=1, threads=4),
         "scheduler": [sys.executable, str(ROOT / "manage.py"), "run_scheduler"],
     }
-    children = {name: subprocess.Popen(cmd, cwd=ROOT) for name, cmd in processes.items()}
+    children = {name: subprocess.Popen(cmd, cwd=ROOT, env=worker_environment()) for name, cmd in processes.items()}
     from django.conf import settings
 
     log(f"4pass is running: http://localhost:{PORT}/  (Ctrl-C stops everything)")

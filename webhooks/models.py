@@ -99,23 +99,29 @@ class Alert(models.Model):
         REJECTED = "rejected"  # refused at the door (4xx)
         FAILED = "failed"  # could not be turned into a signal
 
-    binding = models.ForeignKey(WebhookBinding, on_delete=models.CASCADE, related_name="alerts")
+    # indexed through the composite indexes below (binding first), which serve the foreign key as well
+    binding = models.ForeignKey(WebhookBinding, on_delete=models.CASCADE, related_name="alerts", db_index=False)
     received_at = models.DateTimeField(auto_now_add=True, db_index=True)
     body = models.TextField()
     content_type = models.CharField(max_length=100, blank=True)
     source_ip = models.GenericIPAddressField(null=True, blank=True)
-    status = models.CharField(max_length=10, choices=Status.choices, db_index=True)
+    status = models.CharField(max_length=10, choices=Status.choices)
     http_status = models.PositiveSmallIntegerField(default=200)
     reason = models.CharField(max_length=500, blank=True)
-    idempotency_key = models.CharField(max_length=200, blank=True, db_index=True)
-    body_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    idempotency_key = models.CharField(max_length=200, blank=True)
+    body_hash = models.CharField(max_length=64, blank=True)
     duplicate_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     parsed = models.JSONField(null=True, blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-received_at", "-id"]
-        indexes = [models.Index(fields=["binding", "status", "received_at"])]
+        # every index is paid for by each alert stored at the door: only those a query uses
+        indexes = [
+            models.Index(fields=["binding", "status", "received_at"]),  # alert log, per binding
+            models.Index(fields=["binding", "idempotency_key"], name="alert_dedupe"),  # duplicates at intake
+            models.Index(fields=["status", "received_at"], name="alert_sweep"),  # accepted but never queued
+        ]
 
     def __str__(self) -> str:
         return f"alert {self.pk} [{self.status}]"

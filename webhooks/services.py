@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+import psycopg
 import redis
 from django.conf import settings
 from django.core.cache import cache
@@ -311,11 +312,23 @@ def _redis() -> redis.Redis:
     return _redis_clients[url]
 
 
+_count_scripts: dict[str, Any] = {}
+
+
+def _count_in_window():
+    url = settings.REDIS_URL
+    if url not in _count_scripts:
+        _count_scripts[url] = _redis().register_script(_COUNT_IN_WINDOW)
+    return _count_scripts[url]
+
+
+_COUNT_IN_WINDOW = "local n = redis.call('INCR', KEYS[1]) if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end return n"
+
+
 def _over_rate_limit(gate: Gate) -> bool:
     key = cache.make_key(f"hookrate:{gate.token_hash[:16]}:{int(timezone.now().timestamp() // 60)}")
     try:
-        with _redis().pipeline(transaction=False) as pipe:  # one round trip
-            count, _ = pipe.incr(key).expire(key, 90).execute()
+        count = _count_in_window()(keys=[key], args=[90])  # one round trip
         return count > gate.rate_limit_per_minute
     except Exception:  # Redis trouble must not block trading alerts
         logger.warning("rate limiter unavailable", exc_info=True)
@@ -366,10 +379,18 @@ def _table(schema: str, model) -> str:
     return f'"{schema}"."{model._meta.db_table}"'
 
 
+def _prepared_cursor() -> psycopg.Cursor:
+    """A cursor on Django's connection (so inside its transactions) that binds parameters server-side: the
+    intake's few statements are then parsed and planned once per connection and afterwards only executed.
+    Django's own cursors bind client-side, which re-sends and re-plans the whole text every time."""
+    connection.ensure_connection()
+    return psycopg.Cursor(connection.connection)
+
+
 def _gate(schema: str, binding_id: int) -> Gate | None:
-    with connection.cursor() as cursor:
+    with _prepared_cursor() as cursor:
         cursor.execute(f"SELECT {', '.join(_GATE_COLUMNS)} FROM {_table(schema, WebhookBinding)} "  # noqa: S608
-                       "WHERE id = %s", [binding_id])
+                       "WHERE id = %s", [binding_id], prepare=True)
         row = cursor.fetchone()
     if row is None:
         return None
@@ -390,7 +411,7 @@ def ingest_alert(token: str, body: bytes, *, content_type: str = "", source_ip: 
     """
     reply = _ingest(token, body, content_type, source_ip)
     if reply.followup is not None and not defer_followup:
-        reply.followup()
+        transaction.on_commit(reply.followup)  # at once, unless the caller holds a transaction open
         return dataclasses.replace(reply, followup=None)
     return reply
 
@@ -539,9 +560,10 @@ def _store_valid(gate: Gate, body: str, parsed: ParsedAlert, content_type: str, 
         "received": f"{parsed.format} alert from {source_ip or 'unknown'}"[:500],
         "validated": f"{len(parsed.commands)} command(s)",
     }
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [7002, f"{gate.binding_id}:{key}"])
-        cursor.execute(_store_sql(gate.schema), params)
+    with transaction.atomic(), _prepared_cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(7002, hashtext(%s))", [f"{gate.binding_id}:{key}"],
+                       prepare=True)
+        cursor.execute(_store_sql(gate.schema), params, prepare=True)
         alert_id, status, duplicate_of, _reason = cursor.fetchone()
     if status != Alert.Status.ACCEPTED:  # accepted alerts are pushed by the worker once processed
         with schema_context(gate.schema):

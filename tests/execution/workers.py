@@ -18,6 +18,8 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connection
 
+from fourpass.serve import worker_command, worker_environment
+
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts"
 
@@ -50,7 +52,7 @@ def process_env() -> dict[str, str]:
         LOG_LEVEL="WARNING",
     )
     env.pop("PYTEST_CURRENT_TEST", None)
-    return env
+    return worker_environment(env)
 
 
 class ManagedProcess:
@@ -80,9 +82,7 @@ class ManagedProcess:
 
 
 def start_worker(log_name: str = "worker", threads: int = 8) -> ManagedProcess:
-    return ManagedProcess(
-        [sys.executable, "-m", "dramatiq", "fourpass.worker", "--processes", "1", "--threads", str(threads)], log_name
-    )
+    return ManagedProcess(worker_command(processes=1, threads=threads), log_name)
 
 
 def start_scheduler(log_name: str = "scheduler") -> ManagedProcess:

@@ -1,9 +1,11 @@
 """The public endpoint under attack: tokens, passphrases, source addresses, replays, sizes, tenants."""
 
+import datetime as dt
 import json
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from accounts.models import Plan
 from execution.models import AuditEvent, Order
@@ -176,3 +178,51 @@ def test_a_disabled_webhook_refuses_alerts(hook, retail_tenant, in_schema):
     with in_schema(retail_tenant.schema_name):
         services.update_binding(binding, enabled=False)
     assert post(token, {**BUY, "passphrase": "pass-123"}).status_code == 403
+
+
+def test_disabling_a_webhook_that_just_took_alerts_refuses_the_next_one(hook, retail_tenant, in_schema):
+    binding, token, _account = hook
+    assert post(token, {**BUY, "passphrase": "pass-123", "id": "before"}).status_code == 200
+    with in_schema(retail_tenant.schema_name):
+        services.update_binding(binding, enabled=False)
+    assert post(token, {**BUY, "passphrase": "pass-123", "id": "after"}).status_code == 403
+
+
+def test_a_changed_passphrase_applies_to_the_next_alert(hook, retail_tenant, in_schema):
+    binding, token, _account = hook
+    assert post(token, {**BUY, "passphrase": "pass-123", "id": "old"}).status_code == 200
+    with in_schema(retail_tenant.schema_name):
+        services.update_binding(binding, passphrase="new-pass-456")
+    assert post(token, {**BUY, "passphrase": "pass-123", "id": "stale-pass"}).status_code == 401
+    assert post(token, {**BUY, "passphrase": "new-pass-456", "id": "new"}).status_code == 200
+
+
+def test_an_identical_body_after_the_window_is_accepted_again(hook, retail_tenant, in_schema):
+    body = {**BUY, "passphrase": "pass-123"}
+    first = post(hook[1], body).json()
+    with in_schema(retail_tenant.schema_name):
+        Alert.objects.filter(pk=first["alert_id"]).update(received_at=timezone.now() - dt.timedelta(seconds=61))
+    again = post(hook[1], body).json()
+    assert again["status"] == "accepted" and again["alert_id"] != first["alert_id"]
+
+
+def test_an_explicit_id_is_a_duplicate_however_old_the_first_alert(hook, retail_tenant, in_schema):
+    body = {**BUY, "passphrase": "pass-123", "id": "signal-7"}
+    first = post(hook[1], body).json()
+    with in_schema(retail_tenant.schema_name):
+        Alert.objects.filter(pk=first["alert_id"]).update(received_at=timezone.now() - dt.timedelta(days=30))
+    assert post(hook[1], body).json() == {"status": "duplicate", "alert_id": first["alert_id"] + 1,
+                                          "duplicate_of": first["alert_id"]}
+
+
+def test_a_rejected_alert_does_not_make_its_resend_a_duplicate(hook, retail_tenant, in_schema):
+    body = {**BUY, "passphrase": "pass-123", "id": "retry-after-403"}
+    assert post(hook[1], body, ip="203.0.113.9").status_code == 403
+    assert post(hook[1], body).json()["status"] == "accepted"
+
+
+def test_the_audit_trail_of_a_stored_alert_starts_with_received_then_validated(hook, retail_tenant, in_schema):
+    alert_id = post(hook[1], {**BUY, "passphrase": "pass-123", "id": "audited"}).json()["alert_id"]
+    with in_schema(retail_tenant.schema_name):
+        steps = list(AuditEvent.objects.filter(alert_id=alert_id).order_by("id").values_list("stage", "message"))
+    assert steps == [("received", "json alert from 52.89.214.238"), ("validated", "1 command(s)")]
