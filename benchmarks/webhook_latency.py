@@ -259,6 +259,8 @@ def main() -> None:
         print(f"  web server CPU per alert: {server_cpu_ms:.2f} ms ({options.web_processes} daphne processes; "
               f"load average {os.getloadavg()[0]:.1f})")
 
+        if not options.fanout_alerts:
+            return
         workers.extend(start(worker_command(processes=1, threads=options.threads)) for _ in range(options.workers))
         deadline = time.monotonic() + 600  # let the ack phase's jobs drain: they would queue ahead of the fan-out
         while any(run("--backlog", data["schema"]).values()) and time.monotonic() < deadline:

@@ -615,7 +615,7 @@ def _record_steps(order: Order, steps: list[tuple[str, str, str]], *, response: 
         return
     response_json = _jsonable(response)
     events = OrderEvent.objects.bulk_create(
-        [OrderEvent(order_id=order.pk, from_state=before, to_state=after, message=message[:500],
+        [OrderEvent(order=order, from_state=before, to_state=after, message=message[:500],
                     broker_response=response_json) for before, after, message in steps]
     )
     signal_id, alert_id = _signal_ids(order)

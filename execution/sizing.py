@@ -102,9 +102,9 @@ def plan_order(
     if command.action is Action.EXIT:
         if position == 0:
             return Skip(f"no open position in {symbol} to close")
-        quantity = abs(position) if command.quantity is None else min(command.quantity, abs(position))
+        quantity, note = _exit_quantity(command, route, facts, hint)
         side = "sell" if position > 0 else "buy"
-        return _finish(command, symbol, side, quantity, reduce_only=True, note="close position")
+        return _finish(command, symbol, side, min(quantity, abs(position)), reduce_only=True, note=note)
 
     if filters.max_orders_per_day is not None and facts.orders_today >= filters.max_orders_per_day:
         return Skip(f"max orders per day reached ({filters.max_orders_per_day})")
@@ -152,6 +152,33 @@ def plan_order(
                 return Skip(f"max position {filters.max_position.normalize():f} reached")
             quantity, note = room, f"{note}; capped by max position {filters.max_position.normalize():f}"
     return _finish(command, symbol, side, quantity, reduce_only=False, note=note)
+
+
+def _exit_quantity(command: Command, route: AccountRoute, facts: AccountFacts,
+                   hint: PositionHint | None) -> tuple[Decimal, str]:
+    """How much of the account's position a (partial) exit closes. The strategy's quantity is in the
+    strategy's units, so it is scaled the way the entry was: by the allocation share or the multiplier; for
+    sizing rules with no fixed ratio (fixed, cash, equity, risk) by the fraction of the strategy's position it
+    closes, known when the alert says what remains ({{strategy.market_position_size}}; native runs always do).
+    Without that, the quantity is used as sent."""
+    position = abs(facts.position)
+    if command.quantity is None:
+        return position, "close position"
+    quantity = command.quantity
+    if facts.allocation_share is not None:
+        return quantity * facts.allocation_share, f"close {facts.allocation_share:.4%} of the exit quantity"
+    mode = route.sizing.mode
+    if mode is SizingMode.AS_ALERT:
+        return quantity, "close the exit quantity"
+    if mode is SizingMode.MULTIPLIER:
+        return quantity * route.sizing.value, f"close exit quantity x {route.sizing.value.normalize():f}"
+    remaining = hint.market_position_size if hint is not None and hint.market_position is not None else None
+    if hint is not None and hint.market_position == "flat":
+        remaining = ZERO
+    if remaining is not None and quantity + abs(remaining) > 0:
+        fraction = quantity / (quantity + abs(remaining))
+        return position * fraction, f"close {fraction:.2%} of the position, as the strategy did"
+    return quantity, "exit quantity as sent (add {{strategy.market_position_size}} to the alert to scale it)"
 
 
 def _scaled_target(target: Decimal, route: AccountRoute, command: Command) -> Decimal | Skip:

@@ -43,12 +43,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--processes", type=int, default=default_processes())
     parser.add_argument("--application", default="fourpass.asgi:application")
+    parser.add_argument("--access-log", default=os.environ.get("ACCESS_LOG", ""))
     options = parser.parse_args(argv)
 
     listener = socket.create_server((options.host, options.port), backlog=2048, reuse_port=False)
     listener.set_inheritable(True)
     fd = listener.fileno()
-    command = [sys.executable, "-m", "daphne", "--fd", str(fd), options.application]
+    # no access log by default: a line per request on stdout costs the event loop more than an alert's reply;
+    # --access-log FILE (or ACCESS_LOG) turns it on
+    access_log = ["--access-log", options.access_log] if options.access_log else ["-v", "0"]
+    command = [sys.executable, "-m", "daphne", "--fd", str(fd), *access_log, options.application]
     children = [subprocess.Popen(command, pass_fds=(fd,)) for _ in range(max(1, options.processes))]
     listener.close()  # the children hold it
 

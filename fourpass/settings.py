@@ -138,6 +138,12 @@ CHANNEL_LAYERS = {
 DRAMATIQ_BROKER = env.str("DRAMATIQ_BROKER", default="redis")
 DRAMATIQ_NAMESPACE = env.str("DRAMATIQ_NAMESPACE", default=f"fourpass-{CHECKOUT_NAME}")
 
+# Webhook intake: threads per web process that store alerts (each keeps a database connection). Few are enough:
+# an alert holds one for ~2 ms, and more threads only fight the event loop for the GIL.
+WEBHOOK_INTAKE_THREADS = env.int("WEBHOOK_INTAKE_THREADS", default=4)
+# Proxies (e.g. the TLS terminator) whose X-Forwarded-For is believed for the IP allow-list.
+WEBHOOK_TRUSTED_PROXIES = tuple(env.list("WEBHOOK_TRUSTED_PROXIES", default=[]))
+
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = ["accounts.backends.EmailTenantBackend"]
 LOGIN_URL = "accounts:login"

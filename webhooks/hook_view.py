@@ -10,6 +10,8 @@ connection per alert costs more than the work itself).
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -30,19 +32,25 @@ _pools: dict[int, ThreadPoolExecutor] = {}
 
 
 def _runner(function: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
-    """`function` on the intake pool (settings.WEBHOOK_INTAKE_THREADS, default 8). 0 runs it on Django's sync
+    """`function` on the intake pool (settings.WEBHOOK_INTAKE_THREADS). 0 runs it on Django's sync
     thread, which in-process tests use so the intake shares their database transaction."""
-    size = getattr(settings, "WEBHOOK_INTAKE_THREADS", 8)
+    size = settings.WEBHOOK_INTAKE_THREADS
     if not size:
         return sync_to_async(function, thread_sensitive=True)
     if size not in _pools:
         _pools[size] = ThreadPoolExecutor(max_workers=size, thread_name_prefix="hook-intake")
-    return sync_to_async(function, thread_sensitive=False, executor=_pools[size])
+    pool = _pools[size]
+
+    async def on_pool(*args: Any, **kwargs: Any) -> Any:
+        # the plain executor hop: the intake needs none of asgiref's context and thread-affinity bookkeeping
+        return await asyncio.get_running_loop().run_in_executor(pool, functools.partial(function, *args, **kwargs))
+
+    return on_pool
 
 
 def source_ip(remote: str | None, forwarded_for: str) -> str | None:
     """The sender's address; X-Forwarded-For counts only when our own proxy (WEBHOOK_TRUSTED_PROXIES) set it."""
-    if remote in getattr(settings, "WEBHOOK_TRUSTED_PROXIES", ()) and forwarded_for:
+    if remote in settings.WEBHOOK_TRUSTED_PROXIES and forwarded_for:
         return forwarded_for.split(",")[-1].strip()
     return remote
 

@@ -14,7 +14,7 @@ from django.db.models.signals import post_save
 from django.dispatch import receiver
 from django.urls import NoReverseMatch, reverse
 
-from accounts.models import NotificationEvent
+from accounts.models import NotificationEvent, PushSubscription
 from accounts.push import PushMessage, notify
 from execution.models import Order, OrderEvent
 
@@ -57,8 +57,12 @@ def order_push_message(order: Order, state: str) -> tuple[str, PushMessage] | No
     return None
 
 
-def notify_order_state(order_id: int, state: str) -> int:
-    """Push the outcome of `order_id` reaching `state` to the owner's devices. Returns devices queued."""
+def notify_order_state(order_id: int, state: str, owner_id: int | None = None) -> int:
+    """Push the outcome of `order_id` reaching `state` to the owner's devices. Returns devices queued.
+
+    With `owner_id` known, an owner without any device costs one query (most users of a fan-out)."""
+    if owner_id is not None and not PushSubscription.objects.filter(user_id=owner_id).exists():
+        return 0
     order = Order.objects.filter(pk=order_id).first()
     if order is None:
         return 0
@@ -74,10 +78,11 @@ def push_on_order_outcome(sender, instance: OrderEvent, created: bool, **kwargs)
     if not created or instance.to_state not in FILL_STATES | REJECTION_STATES:
         return
     order_id, state = instance.order_id, instance.to_state
+    owner_id = instance.order.owner_id  # the order is in memory when the core records its steps
 
     def send() -> None:
         try:
-            notify_order_state(order_id, state)
+            notify_order_state(order_id, state, owner_id)
         except Exception:  # a push is a courtesy; the order record is what counts
             logger.exception("push for order %s (%s) could not be queued", order_id, state)
 

@@ -124,3 +124,35 @@ def test_bare_tickers_use_the_default_exchange_or_the_mapping():
 def test_allocation_share_splits_the_alert_quantity():
     plan = plan_order(BUY, route(), AccountFacts(allocation_share=D("0.25")))
     assert plan.quantity == D("0.125")
+
+
+def partial_exit(quantity: str) -> Command:
+    return Command(Action.EXIT, "BINANCE:BTCUSDT", quantity=D(quantity))
+
+
+def test_a_partial_exit_is_scaled_by_the_multiplier_like_the_entry():
+    plan = plan_order(partial_exit("1"), route(SizingMode.MULTIPLIER, "3"), AccountFacts(position=D(6)))
+    assert (plan.side, plan.quantity, plan.reduce_only) == ("sell", D(3), True)
+
+
+def test_a_partial_exit_is_scaled_by_the_clients_allocation_share():
+    plan = plan_order(partial_exit("10"), route(), AccountFacts(position=D(8), allocation_share=D("0.25")))
+    assert plan.quantity == D("2.5")
+
+
+def test_a_partial_exit_with_fixed_sizing_closes_the_strategys_fraction_of_the_position():
+    hint = PositionHint("long", "long", D(3))  # the strategy sold 1 of 4: a quarter
+    plan = plan_order(partial_exit("1"), route(SizingMode.FIXED, "0.8"), AccountFacts(position=D("0.8")), hint=hint)
+    assert plan.quantity == D("0.2")
+
+
+def test_a_partial_exit_that_leaves_the_strategy_flat_closes_everything():
+    hint = PositionHint("flat", "long", D(0))
+    plan = plan_order(partial_exit("2"), route(SizingMode.PERCENT_EQUITY, "10"), AccountFacts(position=D("0.35")),
+                      hint=hint)
+    assert plan.quantity == D("0.35")
+
+
+def test_a_partial_exit_never_closes_more_than_the_account_holds():
+    plan = plan_order(partial_exit("5"), route(SizingMode.MULTIPLIER, "2"), AccountFacts(position=D(4)))
+    assert plan.quantity == D(4)
