@@ -1,7 +1,8 @@
 """Webhook latency against the real stack: daphne on loopback, Dramatiq workers on Redis, PostgreSQL.
 
 1. Ack latency: 50 concurrent senders POST alerts to /hook/<token> (a binding with one paper account), each
-   sending its next alert as soon as the previous one is answered (the harshest reading of "50 senders");
+   sending its next alert as soon as the previous one is answered (the harshest reading of "50 senders"),
+   then in bursts: all 50 fire one alert at the same instant (bar close), 20 times;
    prints p50/p99 of the time to the 2xx reply (goal: p99 <= 50 ms). The workers start only after this
    phase (the reply never waits for them; on one small machine they would only compete for the CPU).
 2. Fan-out: alerts to a binding with 100 linked paper accounts (the persisted paper broker); for each
@@ -201,6 +202,7 @@ def main() -> None:
     parser.add_argument("--senders", type=int, default=50)
     parser.add_argument("--alerts", type=int, default=1000)
     parser.add_argument("--fanout-alerts", type=int, default=20)
+    parser.add_argument("--bursts", type=int, default=20)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--web-processes", type=int, default=2, help="daphne processes (as `dev.py run` starts)")
     parser.add_argument("--threads", type=int, default=8)
@@ -259,6 +261,32 @@ def main() -> None:
         print(f"  web server CPU per alert: {server_cpu_ms:.2f} ms ({options.web_processes} daphne processes; "
               f"load average {os.getloadavg()[0]:.1f})")
 
+        # 1b. bar-close bursts: every sender fires one alert at the same instant (what TradingView does when many
+        # strategies' bars close together), then the next burst 300 ms later
+        burst: list[float] = []
+        barrier = threading.Barrier(options.senders)
+
+        def burst_sender(sender: int) -> None:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            for round_ in range(options.bursts):
+                body = json.dumps({"id": f"burst-{sender}-{round_}", "action": "buy", "ticker": "BINANCE:BTCUSDT",
+                                   "contracts": "0.001"})
+                barrier.wait()
+                began = time.perf_counter()
+                connection.request("POST", f"/hook/{data['ack_token']}", body=body,
+                                   headers={"Content-Type": "application/json"})
+                connection.getresponse().read()
+                burst.append((time.perf_counter() - began) * 1000)
+                time.sleep(0.3)
+            connection.close()
+
+        threads = [threading.Thread(target=burst_sender, args=(n,)) for n in range(options.senders)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        print(f"ack latency, {options.bursts} bursts of {options.senders} simultaneous alerts: "
+              f"p50 {statistics.median(burst):.1f} ms   p99 {percentile(burst, 99):.1f} ms   max {max(burst):.1f} ms")
         if not options.fanout_alerts:
             return
         workers.extend(start(worker_command(processes=1, threads=options.threads)) for _ in range(options.workers))
@@ -300,4 +328,8 @@ if __name__ == "__main__":
     elif len(sys.argv) > 1 and sys.argv[1] == "--report":
         print(json.dumps(fanout_report(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))))
     else:
+        import signal
+
+        # stopped from outside (timeout, Ctrl-C): still run main()'s clean-up, which stops daphne and the workers
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
         main()
