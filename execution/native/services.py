@@ -132,6 +132,14 @@ def record_event(deployment: Deployment, kind: str, message: str, *, data: Any =
     return event
 
 
+def _record_events(deployment: Deployment, events: list[DeploymentEvent]) -> None:
+    """Several events of one bar in one INSERT."""
+    DeploymentEvent.objects.bulk_create(events)
+    schema = connection.schema_name
+    for event in events:
+        transaction.on_commit(lambda event=event: _push_event(schema, deployment, event))
+
+
 def _push_event(schema: str, deployment: Deployment, event: DeploymentEvent) -> None:
     try:
         from fourpass.realtime import push_to_user
@@ -415,6 +423,7 @@ class AdvanceResult:
     signals: int = 0
     skipped: int = 0
     locked: bool = False
+    dispatch_waiting: bool = False  # the last dispatch left a row waiting for the previous signal's orders
 
 
 def advance_deployment(deployment_id: int, *, max_bars: int | None = None) -> AdvanceResult:
@@ -429,55 +438,75 @@ def advance_deployment(deployment_id: int, *, max_bars: int | None = None) -> Ad
         except BaseException:
             _RUNNERS.pop((connection.schema_name, deployment_id), None)
             raise
-    if result.bars:
+    if result.dispatch_waiting:
+        # a signal waits for the previous one's orders: look again, and schedule the dispatch job if it still waits
         dispatch_pending(deployment_id)
     return result
 
 
+@dataclass
+class _Batch:
+    """Bars fetched after the deployment's last processed bar, consumed one transaction at a time."""
+
+    bars: list[tuple]
+    total: int  # bars after the last processed one when fetched (``len(bars)`` or more): the signals' age
+    position: int = 0
+
+
 def _advance_locked(deployment_id: int, result: AdvanceResult, max_bars: int | None) -> None:
-    deployment = Deployment.objects.select_related("series", "strategy_version").get(pk=deployment_id)
-    if deployment.status != Deployment.Status.RUNNING:
-        return
-    bars, total = selectors.bars_after(deployment.series_id, deployment.last_bar_time, BATCH)
-    if total > 1:
-        record_event(deployment, DeploymentEvent.Kind.CATCH_UP,
-                     f"{total} bars to process since {deployment.last_bar_time:%Y-%m-%d %H:%M} UTC",
-                     data={"bars": total})
-    for index in range(len(bars)):
-        if max_bars is not None and result.bars >= max_bars:
+    batch: _Batch | None = None
+    while max_bars is None or result.bars < max_bars:
+        if batch is not None and batch.position >= len(batch.bars) and batch.total <= len(batch.bars):
+            return  # every bar stored when we looked is done; a newer one comes with its own step message
+        step = _advance_one(deployment_id, batch, result)
+        if step is None:
             return
-        bar = (int(bars.time_ms[index]), float(bars.open[index]), float(bars.high[index]), float(bars.low[index]),
-               float(bars.close[index]), float(bars.volume[index]))
-        age = total - 1 - index  # bars already closed after this one
-        if not _advance_one(deployment_id, bar, age, result):
-            return
+        batch, row = step
+        if row is None:
+            continue
         _fault("persisted")
-        dispatch_pending(deployment_id, retry=False)
-    if total > len(bars):
-        _advance_locked(deployment_id, result, max_bars)
+        dispatched = _dispatch(deployment_id, retry=False, fresh=row)
+        result.dispatch_waiting = dispatched.waiting
 
 
-def _advance_one(deployment_id: int, bar: tuple, age: int, result: AdvanceResult) -> bool:
+def _advance_one(deployment_id: int, batch: _Batch | None, result: AdvanceResult
+                 ) -> tuple[_Batch, DeploymentSignal | None] | None:
     try:
-        return _advance_one_atomic(deployment_id, bar, age, result)
+        return _advance_one_atomic(deployment_id, batch, result)
     except _StepFailed as failure:
         _fail(Deployment.objects.get(pk=deployment_id), str(failure))
-        return False
+        return None
 
 
 class _StepFailed(Exception):
     pass
 
 
-def _advance_one_atomic(deployment_id: int, bar: tuple, age: int, result: AdvanceResult) -> bool:
+def _advance_one_atomic(deployment_id: int, batch: _Batch | None, result: AdvanceResult
+                        ) -> tuple[_Batch, DeploymentSignal | None] | None:
+    """Process the next bar in one transaction. None when there is nothing (more) to do; otherwise the batch
+    and the outbox row to dispatch (None when the bar produced no pending row)."""
     with transaction.atomic():
         # of=self: lock the deployment row only, not the series/version rows other deployments share
         deployment = Deployment.objects.select_for_update(of=("self",)).select_related(
             "series", "strategy_version").get(pk=deployment_id)
         if deployment.status != Deployment.Status.RUNNING:
-            return False
+            return None
+        if batch is None or batch.position >= len(batch.bars):
+            # read under the row lock: no other step can move last_bar_time while we hold it
+            bars, total = selectors.bar_rows_after(deployment.series_id, deployment.last_bar_time, BATCH)
+            if not bars:
+                return None
+            batch = _Batch(bars, total)
+            if total > 1:
+                record_event(deployment, DeploymentEvent.Kind.CATCH_UP,
+                             f"{total} bars to process since {deployment.last_bar_time:%Y-%m-%d %H:%M} UTC",
+                             data={"bars": total})
+        bar = batch.bars[batch.position]
+        age = batch.total - 1 - batch.position  # bars already closed after this one
+        batch.position += 1
         if deployment.last_bar_time is not None and bar[0] <= _ms(deployment.last_bar_time):
-            return True  # already processed (a concurrent catch-up got here first)
+            return batch, None  # already processed (a concurrent catch-up got here first)
         runner = _runner_for(deployment)
         bar_time = _from_ms(bar[0])
         try:
@@ -486,22 +515,36 @@ def _advance_one_atomic(deployment_id: int, bar: tuple, age: int, result: Advanc
             _RUNNERS.pop((connection.schema_name, deployment_id), None)
             raise _StepFailed(f"runtime error on the bar of {bar_time:%Y-%m-%d %H:%M} UTC: {error}") from error
         _fault("stepped")
-        for note in outcome.notes:
-            record_event(deployment, DeploymentEvent.Kind.NOTE, note, bar_time=bar_time)
-        for alert in outcome.alerts:
-            record_event(deployment, DeploymentEvent.Kind.ALERT, str(alert.get("message", ""))[:500] or "alert()",
-                         data=alert, bar_time=bar_time)
+        events = [DeploymentEvent(deployment=deployment, kind=DeploymentEvent.Kind.NOTE, message=note[:500],
+                                  bar_time=bar_time) for note in outcome.notes]
+        events += [DeploymentEvent(deployment=deployment, kind=DeploymentEvent.Kind.ALERT,
+                                   message=str(alert.get("message", ""))[:500] or "alert()", data=alert,
+                                   bar_time=bar_time) for alert in outcome.alerts]
+        if events:
+            _record_events(deployment, events)
+        row = None
+        fields = _RUNNER_FIELDS
         if outcome.commands:
-            _outbox(deployment, runner, outcome, bar_time, age, result)
+            row = _outbox(deployment, runner, outcome, bar_time, age, result)
+            fields = _OUTBOX_FIELDS
         _save_runner(deployment, runner)
-        deployment.save()
+        deployment.save(update_fields=fields)
         result.bars += 1
         _push_status(deployment)
-    return True
+    if row is not None and row.status != DeploymentSignal.Status.PENDING:
+        row = None
+    return batch, row
+
+
+# what a bar without broker commands changes on the deployment row (the state is the bulk of the UPDATE)
+_RUNNER_FIELDS = ("state", "book", "last_bar_time", "bars_processed", "strategy_position", "traded_position",
+                  "net_profit", "open_profit", "closed_trades", "updated_at")
+# ... and what the outbox may change besides (a limit stops the deployment; the kill switch pauses it itself)
+_OUTBOX_FIELDS = (*_RUNNER_FIELDS, "next_sequence", "status", "status_reason", "stopped_at")
 
 
 def _outbox(deployment: Deployment, runner: DeploymentRunner, outcome, bar_time: dt.datetime, age: int,
-            result: AdvanceResult) -> None:
+            result: AdvanceResult) -> DeploymentSignal:
     commands = [c.to_json() for c in outcome.commands]
     skip_reason = ""
     stop_reason = ""
@@ -543,6 +586,7 @@ def _outbox(deployment: Deployment, runner: DeploymentRunner, outcome, bar_time:
         deployment.status_reason = stop_reason[:500]
         deployment.stopped_at = timezone.now()
         record_event(deployment, DeploymentEvent.Kind.LIMIT, f"stopped: {stop_reason}", bar_time=bar_time)
+    return row
 
 
 def _describe(command) -> str:
@@ -603,37 +647,47 @@ def dispatch_pending(deployment_id: int, *, retry: bool = True) -> DispatchResul
     A row is handed over only once every earlier signal of the deployment has finished at the brokers: the
     core runs per-account jobs concurrently, and an exit must not overtake the entry it closes. When a row has
     to wait, a dispatch job is scheduled shortly (``retry``)."""
+    return _dispatch(deployment_id, retry=retry)
+
+
+def _dispatch(deployment_id: int, *, retry: bool, fresh: DeploymentSignal | None = None) -> DispatchResult:
+    """``fresh``: the outbox row the caller has just committed (with its deployment), under the step lock."""
     result = DispatchResult()
     with _Lock(deployment_id, LOCK_NAMESPACE + 1) as held:
         if not held:  # another worker is dispatching this deployment; look again shortly
             result.waiting = True
         else:
-            _dispatch_locked(deployment_id, result)
+            _dispatch_locked(deployment_id, result, fresh)
     if result.waiting and retry:
         _enqueue_dispatch(connection.schema_name, deployment_id)
     return result
 
 
-def _dispatch_locked(deployment_id: int, result: DispatchResult) -> None:
+def _dispatch_locked(deployment_id: int, result: DispatchResult, fresh: DeploymentSignal | None = None) -> None:
     for row_id in DeploymentSignal.objects.filter(deployment_id=deployment_id, status=DeploymentSignal.Status.PENDING
                                                   ).order_by("sequence").values_list("pk", flat=True):
         with transaction.atomic():
             row = DeploymentSignal.objects.select_for_update().filter(pk=row_id).first()
             if row is None or row.status != DeploymentSignal.Status.PENDING:
                 continue  # skipped by a control action meanwhile
-            deployment = Deployment.objects.select_related("series").get(pk=deployment_id)
-            if deployment.status not in (Deployment.Status.RUNNING, Deployment.Status.STOPPED) or (
-                    deployment.status == Deployment.Status.STOPPED and not row.idempotency_key.startswith(
-                        f"native:{deployment.pk}:stop")):
-                _skip_row(row, f"deployment is {deployment.status}")
-                continue
-            killed = kill_switch_reason(deployment.owner_id)
-            if killed:
-                _skip_row(row, killed)
-                if deployment.status == Deployment.Status.RUNNING:
-                    _pause(deployment, killed, kind=DeploymentEvent.Kind.KILL_SWITCH)
-                    deployment.save()
-                continue
+            if fresh is not None and row.pk == fresh.pk:
+                # The step committed this row and its deployment (status, positions, kill switch checked) a
+                # moment ago and still holds the step lock; pause/stop skip pending rows under the row lock we
+                # hold now, so the row's status above covers them: no need to read the deployment again.
+                deployment = fresh.deployment
+            else:
+                deployment = Deployment.objects.select_related("series").get(pk=deployment_id)
+                if deployment.status not in (Deployment.Status.RUNNING, Deployment.Status.STOPPED) or (
+                        deployment.status == Deployment.Status.STOPPED and not row.idempotency_key.startswith(
+                            f"native:{deployment.pk}:stop")):
+                    _skip_row(row, f"deployment is {deployment.status}")
+                    continue
+                killed = kill_switch_reason(deployment.owner_id)
+                if killed:
+                    _skip_row(row, killed)
+                    if deployment.status == Deployment.Status.RUNNING:
+                        _pause(deployment, killed, kind=DeploymentEvent.Kind.KILL_SWITCH)
+                    continue
             if not _previous_signals_settled(deployment):
                 result.waiting = True
                 break
@@ -641,8 +695,7 @@ def _dispatch_locked(deployment_id: int, result: DispatchResult) -> None:
                 mismatch = reconcile(deployment, Decimal(row.commands[0]["position_before"]), log=False)
                 if mismatch:
                     _skip_row(row, f"position mismatch: {mismatch}")
-                    _pause(deployment, f"position mismatch: {mismatch}", kind=DeploymentEvent.Kind.MISMATCH)
-                    deployment.save()
+                    _pause(_locked(deployment), f"position mismatch: {mismatch}", kind=DeploymentEvent.Kind.MISMATCH)
                     continue
             record = execution_services.submit_signal(_signal_for(deployment, row))
             row.status = DeploymentSignal.Status.DISPATCHED
@@ -828,5 +881,7 @@ def catch_up_all() -> int:
         for deployment_id in starting:
             start_deployment_job.send(schema, deployment_id)
         enqueue_steps(schema, sorted(set(running) | pending))
+        for deployment_id in sorted(pending):  # rows a dead worker committed but never handed over
+            _enqueue_dispatch(schema, deployment_id)
         count += len(starting) + len(running)
     return count
