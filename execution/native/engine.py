@@ -103,6 +103,7 @@ class DeploymentRunner:
         runner.warmup(history)
         book = Book(strategy_position=float(runner.emu.position_size), traded_position=0.0)
         deployment_runner = cls(runner, book)
+        deployment_runner.trim()
         # market orders placed on the last history bar fill at the next open: they belong to history
         # (they were never sent) and must not be mistaken for new fills on the first live bar
         for fill in deployment_runner._predict_open_fills():
@@ -165,7 +166,26 @@ class DeploymentRunner:
         for offset, fill in enumerate(self._predict_open_fills(), start=1):
             self._apply_fill(fill, close, 1000 + offset, out, predicted=True)
             self.book.pending.append({"id": fill["id"], "side": fill["side"], "qty": fill["qty"]})
+        self.trim()
         return out
+
+    def trim(self) -> None:
+        """Drop what only a backtest report reads, so the persisted state stops growing with every bar: the
+        order events and alerts already returned by ``step``, the script's log lines, and the per-bar equity
+        lists (the drawdown/run-up figures the script can read are kept incrementally by the emulator; the
+        trades keep their own high/low). Lists are emptied in place: the runtime's closures hold them.
+
+        Still growing, and only trimmable inside the runtime: the bar arrays (``bar_index`` is their length),
+        ``plot()`` values (indexed by bar) and the closed trades (``strategy.closedtrades.*(n)``)."""
+        runner = self.runner
+        emu = runner.emu
+        del emu.events[:]
+        for series in (emu._equity, emu._equity_hi, emu._equity_lo, emu._times, emu._closes):
+            del series[:-1]  # the last value: a report (Runner.result) still has a final equity and close
+        outputs = runner.script.outputs
+        del outputs.alerts[:]
+        del outputs.logs[:]
+        runner._seen[:] = [0, 0]  # what Runner.step has returned so far: indexes into the lists emptied above
 
     @staticmethod
     def _matches(predicted: dict, event: dict) -> bool:
