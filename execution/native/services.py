@@ -25,6 +25,7 @@ from functools import lru_cache
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Exists
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -664,6 +665,8 @@ def _dispatch(deployment_id: int, *, retry: bool, fresh: DeploymentSignal | None
 
 
 def _dispatch_locked(deployment_id: int, result: DispatchResult, fresh: DeploymentSignal | None = None) -> None:
+    if fresh is not None and _dispatch_fresh(deployment_id, fresh, result):
+        return
     for row_id in DeploymentSignal.objects.filter(deployment_id=deployment_id, status=DeploymentSignal.Status.PENDING
                                                   ).order_by("sequence").values_list("pk", flat=True):
         with transaction.atomic():
@@ -671,10 +674,7 @@ def _dispatch_locked(deployment_id: int, result: DispatchResult, fresh: Deployme
             if row is None or row.status != DeploymentSignal.Status.PENDING:
                 continue  # skipped by a control action meanwhile
             if fresh is not None and row.pk == fresh.pk:
-                # The step committed this row and its deployment (status, positions, kill switch checked) a
-                # moment ago and still holds the step lock; pause/stop skip pending rows under the row lock we
-                # hold now, so the row's status above covers them: no need to read the deployment again.
-                deployment = fresh.deployment
+                deployment = fresh.deployment  # see _dispatch_fresh
             else:
                 deployment = Deployment.objects.select_related("series").get(pk=deployment_id)
                 if deployment.status not in (Deployment.Status.RUNNING, Deployment.Status.STOPPED) or (
@@ -691,19 +691,52 @@ def _dispatch_locked(deployment_id: int, result: DispatchResult, fresh: Deployme
             if not _previous_signals_settled(deployment):
                 result.waiting = True
                 break
-            if deployment.status == Deployment.Status.RUNNING:
-                mismatch = reconcile(deployment, Decimal(row.commands[0]["position_before"]), log=False)
-                if mismatch:
-                    _skip_row(row, f"position mismatch: {mismatch}")
-                    _pause(_locked(deployment), f"position mismatch: {mismatch}", kind=DeploymentEvent.Kind.MISMATCH)
-                    continue
-            record = execution_services.submit_signal(_signal_for(deployment, row))
-            row.status = DeploymentSignal.Status.DISPATCHED
-            row.signal_record_id = record.pk
-            row.dispatched_at = timezone.now()
-            row.save(update_fields=["status", "signal_record_id", "dispatched_at"])
-            result.sent += 1
+            sent = result.sent
+            _send_row(deployment, row, result)
+            if result.sent == sent:
+                continue  # skipped: position mismatch
         _fault("dispatched")
+
+
+def _dispatch_fresh(deployment_id: int, fresh: DeploymentSignal, result: DispatchResult) -> bool:
+    """The common case right after a step: the row just committed is the only pending one. One query locks the
+    oldest pending row and tells whether earlier signals are still running. False when an older row is pending
+    (the general loop hands them over in order)."""
+    unsettled = SignalRecord.objects.filter(deployment_id=deployment_id).exclude(
+        status__in=[SignalRecord.Status.DONE, SignalRecord.Status.REJECTED])
+    with transaction.atomic():
+        row = (DeploymentSignal.objects.select_for_update(of=("self",))
+               .filter(deployment_id=deployment_id, status=DeploymentSignal.Status.PENDING)
+               .annotate(unsettled=Exists(unsettled)).order_by("sequence").first())
+        if row is None:
+            return True  # skipped by a control action meanwhile
+        if row.pk != fresh.pk:
+            return False
+        if row.unsettled:
+            result.waiting = True
+            return True
+        # The step committed this row and its deployment (status, positions, kill switch checked) a moment ago
+        # and still holds the step lock; pause/stop skip pending rows under the row lock we hold now, so the
+        # row's status covers them: no need to read the deployment again.
+        _send_row(fresh.deployment, row, result)
+    _fault("dispatched")
+    return True
+
+
+def _send_row(deployment: Deployment, row: DeploymentSignal, result: DispatchResult) -> None:
+    """Reconcile, then hand one outbox row to the execution core (inside the caller's transaction)."""
+    if deployment.status == Deployment.Status.RUNNING:
+        mismatch = reconcile(deployment, Decimal(row.commands[0]["position_before"]), log=False)
+        if mismatch:
+            _skip_row(row, f"position mismatch: {mismatch}")
+            _pause(_locked(deployment), f"position mismatch: {mismatch}", kind=DeploymentEvent.Kind.MISMATCH)
+            return
+    record = execution_services.submit_signal(_signal_for(deployment, row))
+    row.status = DeploymentSignal.Status.DISPATCHED
+    row.signal_record_id = record.pk
+    row.dispatched_at = timezone.now()
+    row.save(update_fields=["status", "signal_record_id", "dispatched_at"])
+    result.sent += 1
 
 
 def _enqueue_dispatch(schema: str, deployment_id: int) -> None:
