@@ -142,12 +142,17 @@ def main() -> None:
     series_list, ids, start, closes = _setup(args.deployments, args.warmup)
     print(f"set-up: {args.deployments} deployments warmed up on {args.warmup} bars in "
           f"{time.perf_counter() - t_setup:.1f}s")
+    import execution.actors
+    import execution.native.actors  # noqa: F401  (declares the queues flushed below)
+
     for queue in broker.get_declared_queues():
         broker.flush(queue)
     workers = _workers(env, args.processes, args.threads)
     time.sleep(15)  # worker boot
     latencies: list[float] = []
     step_latencies: list[float] = []
+    phase_latencies: dict[str, list[float]] = {}
+    round_p99: list[float] = []
     try:
         for round_number in range(args.rounds):
             index = args.warmup + round_number
@@ -179,8 +184,26 @@ def main() -> None:
 
                 outbox = dict(DeploymentSignal.objects.filter(deployment_id__in=ids, bar_time=expected_time)
                               .values_list("deployment_id", "created_at"))
+                # where the time goes: signal recorded (dispatch), order row created (execution job started)
+                from execution.models import Order, SignalRecord
+
+                phases = {
+                    "dispatched": dict(SignalRecord.objects.filter(
+                        deployment_id__in=ids, payload__signal_time=expected_time.isoformat()).values_list(
+                        "deployment_id", "created_at")),
+                    "order row": dict(Order.objects.filter(
+                        execution__signal__deployment_id__in=ids,
+                        execution__signal__payload__signal_time=expected_time.isoformat()).values_list(
+                        "execution__signal__deployment_id", "created_at")),
+                }
             for at, deployment_id in rows:
                 latencies.append((at - stored_at[by_deployment[deployment_id]]).total_seconds() * 1000)
+            for phase, moments in phases.items():
+                phase_latencies.setdefault(phase, []).extend(
+                    (at - stored_at[by_deployment[deployment_id]]).total_seconds() * 1000
+                    for deployment_id, at in moments.items())
+            round_p99.append(max(((at - stored_at[by_deployment[d]]).total_seconds() * 1000 for at, d in rows),
+                                 default=0))
             for deployment_id, created in outbox.items():
                 step_latencies.append((created - stored_at[by_deployment[deployment_id]]).total_seconds() * 1000)
             print(f"round {round_number + 1}: {len(rows)}/{len(ids)} orders submitted", flush=True)
@@ -199,6 +222,9 @@ def main() -> None:
     load = os.getloadavg()[0]
     print(f"machine: {os.cpu_count()} CPUs, load average {load:.1f}; workers: {args.processes} processes x "
           f"{args.threads} threads")
+    print("slowest order per round (ms):", " ".join(f"{v:.0f}" for v in round_p99))
+    for phase, values in phase_latencies.items():
+        print(f"  bar stored -> {phase}: p50={statistics.median(values):.0f} ms p99={pct(values, 99):.0f} ms")
     for label, values in (("bar stored -> outbox committed (runner step)", step_latencies),
                           ("bar stored -> order submitted to the broker", latencies)):
         if not values:
