@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -79,8 +80,18 @@ def _fault(point: str) -> None:
 
 
 @lru_cache(maxsize=64)
-def _compile(version_id: int, source: str) -> CompileResult:
+def _compile_cached(version_id: int, source: str) -> CompileResult:
     return ensure_compiled(source, f"version-{version_id}.pine")
+
+
+_COMPILE_LOCK = threading.Lock()
+
+
+def _compile(version_id: int, source: str) -> CompileResult:
+    # one compile per process: when a bar closes, every worker thread steps a deployment of the same version at
+    # once, and without the lock each would compile it (tens of ms of CPU each, under one GIL)
+    with _COMPILE_LOCK:
+        return _compile_cached(version_id, source)
 
 
 def compiled_for(deployment: Deployment) -> CompileResult:
