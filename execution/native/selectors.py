@@ -75,6 +75,18 @@ def bar_rows_after(series_id: int, after: dt.datetime | None, limit: int = 1000)
     return rows, total
 
 
+def latest_backtest(user, version_id: int | str):
+    """The user's most recent backtest of a strategy version (any status), with its result summary; or None."""
+    from backtests.models import BacktestRun
+
+    try:
+        version_id = int(version_id)
+    except (TypeError, ValueError):
+        return None
+    return (BacktestRun.objects.filter(owner=user, strategy_version_id=version_id, sweep__isnull=True)
+            .select_related("result", "strategy_version").order_by("-created_at").first())
+
+
 def deployments_for(user) -> QuerySet[Deployment]:
     return (Deployment.objects.filter(owner=user)
             .select_related("strategy_version__strategy", "series").order_by("-created_at"))
