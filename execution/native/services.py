@@ -135,6 +135,13 @@ def _runner_for(deployment: Deployment) -> DeploymentRunner:
 # ----------------------------------------------------------------------------- events / pushes
 
 
+def on_signal_settled(deployment_id: int) -> DispatchResult:
+    """The completion hook for the execution core: call it (after commit) when a signal of this deployment has
+    finished at every account. The next outbox row, if one waits for it, goes out at once instead of at the
+    dispatch job's next poll."""
+    return dispatch_pending(deployment_id)
+
+
 def record_event(deployment: Deployment, kind: str, message: str, *, data: Any = None, actor=None,
                  bar_time: dt.datetime | None = None) -> DeploymentEvent:
     event = DeploymentEvent.objects.create(deployment=deployment, kind=kind, message=message[:500], data=data,
@@ -499,9 +506,10 @@ def _advance_one_atomic(deployment_id: int, batch: _Batch | None, result: Advanc
     """Process the next bar in one transaction. None when there is nothing (more) to do; otherwise the batch
     and the outbox row to dispatch (None when the bar produced no pending row)."""
     with transaction.atomic():
-        # of=self: lock the deployment row only, not the series/version rows other deployments share
-        deployment = Deployment.objects.select_for_update(of=("self",)).select_related(
-            "series", "strategy_version").get(pk=deployment_id)
+        # of=self: lock the deployment row only, not the series rows other deployments share. The version (its
+        # source) is read only when the runner is not in memory (compiled_for).
+        deployment = Deployment.objects.select_for_update(of=("self",)).select_related("series").get(
+            pk=deployment_id)
         if deployment.status != Deployment.Status.RUNNING:
             return None
         if batch is None or batch.position >= len(batch.bars):
