@@ -21,6 +21,8 @@ def start_deployment_job(deployment_id: int) -> None:
               min_backoff=200, max_backoff=5_000, time_limit=600_000)
 def step_deployment_job(deployment_id: int, retry_if_busy: bool = True) -> None:
     result = services.advance_deployment(deployment_id)
+    if result.signal_records:
+        services.execute_now(result.signal_records)
     if result.locked and retry_if_busy:
         # another worker is stepping this deployment; the bar that triggered us may have been stored after its
         # last look, so look again shortly (once) instead of waiting for the periodic catch-up

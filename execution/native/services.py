@@ -20,7 +20,7 @@ import datetime as dt
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
@@ -443,6 +443,7 @@ class AdvanceResult:
     skipped: int = 0
     locked: bool = False
     dispatch_waiting: bool = False  # the last dispatch left a row waiting for the previous signal's orders
+    signal_records: list[int] = field(default_factory=list)  # execution-core signals handed over
 
 
 def advance_deployment(deployment_id: int, *, max_bars: int | None = None) -> AdvanceResult:
@@ -486,6 +487,7 @@ def _advance_locked(deployment_id: int, result: AdvanceResult, max_bars: int | N
         _fault("persisted")
         dispatched = _dispatch(deployment_id, retry=False, fresh=row)
         result.dispatch_waiting = dispatched.waiting
+        result.signal_records += dispatched.signal_records
 
 
 def _advance_one(deployment_id: int, batch: _Batch | None, result: AdvanceResult
@@ -659,6 +661,7 @@ def _previous_signals_settled(deployment: Deployment) -> bool:
 class DispatchResult:
     sent: int = 0
     waiting: bool = False  # a row waits for the previous signal's orders to finish
+    signal_records: list[int] = field(default_factory=list)  # execution-core signals handed over
 
 
 def dispatch_pending(deployment_id: int, *, retry: bool = True) -> DispatchResult:
@@ -756,6 +759,29 @@ def _send_row(deployment: Deployment, row: DeploymentSignal, result: DispatchRes
     row.dispatched_at = timezone.now()
     row.save(update_fields=["status", "signal_record_id", "dispatched_at"])
     result.sent += 1
+    result.signal_records.append(record.pk)
+
+
+def execute_now(signal_record_ids: list[int]) -> int:
+    """Carry out the per-account jobs of signals this thread has just handed over, here, instead of after a
+    queue hop to an execution worker (an idle worker polls its queue with a back-off of up to a second).
+
+    The core has queued the same jobs; ``execute_account`` is re-runnable and locked per job, so whichever
+    thread comes first places the orders and the other finds the job done (or running) and returns."""
+    from execution.models import AccountExecution
+
+    pending = AccountExecution.objects.filter(
+        signal_id__in=signal_record_ids, status=AccountExecution.Status.PENDING).order_by("pk").values_list(
+        "pk", flat=True)
+    ran = 0
+    for execution_id in list(pending):
+        try:
+            execution_services.execute_account(execution_id)
+        except Exception:  # e.g. RetryLater: the queued job retries it with the core's back-off
+            logger.info("inline execution %s did not finish; its queued job carries on", execution_id, exc_info=True)
+            continue
+        ran += 1
+    return ran
 
 
 def _enqueue_dispatch(schema: str, deployment_id: int) -> None:

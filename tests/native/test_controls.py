@@ -227,3 +227,17 @@ def test_a_signal_waiting_for_the_previous_orders_goes_out_when_the_core_reports
     waiting.refresh_from_db()
     assert waiting.status == "dispatched"
     assert run_pending_executions() == 1
+
+
+def test_a_step_job_places_its_order_itself_without_waiting_for_an_execution_worker(in_retail, trader):
+    from execution.models import AccountExecution, Order
+    from execution.native.actors import step_deployment_job
+
+    deployment, _account, series, bars = _running(trader)
+    store(series, bars.slice(60, 61))
+
+    step_deployment_job.fn.__wrapped__(deployment.pk)  # the actor's body (its wrapper recycles DB connections)
+
+    execution = AccountExecution.objects.get(signal__deployment_id=deployment.pk)
+    assert execution.status == "done"
+    assert Order.objects.filter(execution=execution).exclude(state="new").count() == 1
