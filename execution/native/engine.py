@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 import pickle
+import zlib
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -32,6 +33,7 @@ from strategies.pine.runtime.engine import Bars, Runner
 from strategies.pine.runtime.timeutil import parse_timeframe
 
 EPS = 1e-9
+_COMPRESSED = b"zlib:"  # a plain snapshot is a pickle, which starts with b"\x80"
 
 
 def to_decimal(value: float) -> Decimal:
@@ -114,11 +116,16 @@ class DeploymentRunner:
     @classmethod
     def from_state(cls, compiled: Any, symbol: SymbolInfo, timeframe: str, inputs: dict | None, state: bytes,
                    book: dict, initial_capital: float | None = None) -> DeploymentRunner:
+        if state.startswith(_COMPRESSED):
+            state = zlib.decompress(state[len(_COMPRESSED):])
         runner = Runner.from_state(compiled, symbol, timeframe, inputs, state, initial_capital=initial_capital)
         return cls(runner, Book(**book))
 
     def get_state(self) -> bytes:
-        return self.runner.get_state()
+        """The runner snapshot, zlib-compressed (fast level): it is written on every bar, and 4-5x fewer bytes
+        cost less to send and to store than PostgreSQL's own compression of the plain pickle (and less WAL).
+        ``from_state`` still reads plain snapshots written before."""
+        return _COMPRESSED + zlib.compress(self.runner.get_state(), 1)
 
     def book_json(self) -> dict:
         return {"strategy_position": self.book.strategy_position, "traded_position": self.book.traded_position,

@@ -123,3 +123,12 @@ def test_trimmed_runner_still_trades_like_the_backtest_after_a_state_round_trip(
     live = runner.runner.result().trades
     assert [(t.entry_time, t.exit_time, t.qty, t.entry_price, t.exit_price) for t in live] == \
         [(t.entry_time, t.exit_time, t.qty, t.entry_price, t.exit_price) for t in backtest.trades]
+
+
+def test_a_plain_snapshot_written_before_compression_still_resumes():
+    bars = goog_bars_hourly(200)
+    runner, _ = _steps(REVERSING, bars, 100)
+    plain = runner.runner.get_state()
+    restored = DeploymentRunner.from_state(compile_source(REVERSING), SYMBOL, "60", {}, plain, runner.book_json())
+    assert restored.last_time_ms == runner.last_time_ms
+    assert len(runner.get_state()) * 2 < len(plain)  # what is persisted now
