@@ -5,9 +5,9 @@ from fourpass.tasks import platform_actor, tenant_actor
 from . import services
 
 # Runner steps have their own queue: a bar closing on many series at once enqueues a step per deployment, and the
-# execution jobs those steps create (on the default queue) must not wait in Redis behind the remaining steps.
-# Each worker process consumes both queues; a lower priority (higher number) makes its threads take the
-# execution jobs it has fetched before the steps it has fetched: a step's order goes out as soon as possible.
+# execution jobs of their signals (on the default queue; a step runs them itself too, whichever thread is first)
+# must not wait in Redis behind the remaining steps. Each worker process consumes both queues; a lower priority
+# (higher number) makes its threads take the execution jobs they fetched before the steps they fetched.
 QUEUE = "native"
 STEP_PRIORITY = 10
 
@@ -35,6 +35,8 @@ def step_deployment_job(deployment_id: int, retry_if_busy: bool = True) -> None:
 def dispatch_deployment_job(deployment_id: int, attempts_left: int = 400) -> None:
     """Hand waiting outbox rows to the execution core once the previous signal's orders are done."""
     result = services.dispatch_pending(deployment_id, retry=False)
+    if result.signal_records:
+        services.execute_now(result.signal_records)
     if result.waiting and attempts_left > 0:
         from django.db import connection
 
