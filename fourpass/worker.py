@@ -24,3 +24,10 @@ for app_config in apps.get_app_configs():
     except ModuleNotFoundError as missing:
         if missing.name != f"{app_config.name}.actors":
             raise
+
+# Resolve the URLconf now, not inside the first job: the first {% url %} a pushed fragment renders (a deployment
+# card after a runner step, an order row) would import every app's URLconf and views there, seconds of CPU that
+# delayed the first bar after a worker (re)start by as much.
+from django.urls import get_resolver  # noqa: E402
+
+get_resolver().reverse_dict  # noqa: B018
