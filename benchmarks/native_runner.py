@@ -120,6 +120,21 @@ def _workers(env: dict[str, str], processes: int, threads: int) -> subprocess.Po
                             stderr=subprocess.DEVNULL, start_new_session=True)
 
 
+def _group_cpu_seconds(pgid: int) -> float:
+    """User + system CPU of every live process in a process group (the dramatiq master and its workers)."""
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # fields after the command: state, ppid, pgrp, ..., utime (12), stime (13)
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--deployments", type=int, default=50)
@@ -142,15 +157,24 @@ def main() -> None:
     series_list, ids, start, closes = _setup(args.deployments, args.warmup)
     print(f"set-up: {args.deployments} deployments warmed up on {args.warmup} bars in "
           f"{time.perf_counter() - t_setup:.1f}s")
+    import execution.actors
+    import execution.native.actors  # noqa: F401  (declares the queues flushed below)
+
     for queue in broker.get_declared_queues():
         broker.flush(queue)
     workers = _workers(env, args.processes, args.threads)
     time.sleep(15)  # worker boot
     latencies: list[float] = []
+    worker_cpu_ms = None  # worker processes' CPU per deployment and bar, rounds 2+ (independent of other load)
     step_latencies: list[float] = []
+    phase_latencies: dict[str, list[float]] = {}
+    round_p99: list[float] = []
+    steady: list[float] = []  # order latencies after the first round (workers' caches warm)
     try:
         for round_number in range(args.rounds):
             index = args.warmup + round_number
+            if round_number == 1:
+                cpu_start = _group_cpu_seconds(workers.pid)
             stored_at = {}
             for series in series_list:
                 price = float(closes[index])
@@ -179,11 +203,33 @@ def main() -> None:
 
                 outbox = dict(DeploymentSignal.objects.filter(deployment_id__in=ids, bar_time=expected_time)
                               .values_list("deployment_id", "created_at"))
+                # where the time goes: signal recorded (dispatch), order row created (execution job started)
+                from execution.models import Order, SignalRecord
+
+                phases = {
+                    "dispatched": dict(SignalRecord.objects.filter(
+                        deployment_id__in=ids, payload__signal_time=expected_time.isoformat()).values_list(
+                        "deployment_id", "created_at")),
+                    "order row": dict(Order.objects.filter(
+                        execution__signal__deployment_id__in=ids,
+                        execution__signal__payload__signal_time=expected_time.isoformat()).values_list(
+                        "execution__signal__deployment_id", "created_at")),
+                }
             for at, deployment_id in rows:
+                if round_number:
+                    steady.append((at - stored_at[by_deployment[deployment_id]]).total_seconds() * 1000)
                 latencies.append((at - stored_at[by_deployment[deployment_id]]).total_seconds() * 1000)
+            for phase, moments in phases.items():
+                phase_latencies.setdefault(phase, []).extend(
+                    (at - stored_at[by_deployment[deployment_id]]).total_seconds() * 1000
+                    for deployment_id, at in moments.items())
+            round_p99.append(max(((at - stored_at[by_deployment[d]]).total_seconds() * 1000 for at, d in rows),
+                                 default=0))
             for deployment_id, created in outbox.items():
                 step_latencies.append((created - stored_at[by_deployment[deployment_id]]).total_seconds() * 1000)
             print(f"round {round_number + 1}: {len(rows)}/{len(ids)} orders submitted", flush=True)
+            if round_number == args.rounds - 1 and round_number >= 1:
+                worker_cpu_ms = (_group_cpu_seconds(workers.pid) - cpu_start) * 1000 / (len(ids) * round_number)
             time.sleep(1)
     finally:
         os.killpg(workers.pid, signal.SIGTERM)
@@ -199,6 +245,14 @@ def main() -> None:
     load = os.getloadavg()[0]
     print(f"machine: {os.cpu_count()} CPUs, load average {load:.1f}; workers: {args.processes} processes x "
           f"{args.threads} threads")
+    if worker_cpu_ms is not None:
+        print(f"worker CPU per deployment and bar (rounds 2+, step + dispatch + execution job): {worker_cpu_ms:.1f} ms")
+    print("slowest order per round (ms):", " ".join(f"{v:.0f}" for v in round_p99))
+    if steady:
+        print(f"  rounds 2+: bar stored -> order submitted p50={statistics.median(steady):.0f} ms "
+              f"p99={pct(steady, 99):.0f} ms")
+    for phase, values in phase_latencies.items():
+        print(f"  bar stored -> {phase}: p50={statistics.median(values):.0f} ms p99={pct(values, 99):.0f} ms")
     for label, values in (("bar stored -> outbox committed (runner step)", step_latencies),
                           ("bar stored -> order submitted to the broker", latencies)):
         if not values:

@@ -57,8 +57,9 @@ def history_bars(series_id: int, limit: int, until: dt.datetime | None = None) -
     return _as_bars(rows)
 
 
-def bars_after(series_id: int, after: dt.datetime | None, limit: int = 1000) -> tuple[Bars, int]:
-    """Up to ``limit`` stored bars after ``after`` (oldest first) and how many bars follow ``after`` in all."""
+def bar_rows_after(series_id: int, after: dt.datetime | None, limit: int = 1000) -> tuple[list[tuple], int]:
+    """Up to ``limit`` stored bars after ``after``, oldest first, as ``(time_ms, open, high, low, close, volume)``
+    tuples, and how many bars follow ``after`` in all."""
     table = OHLCVBar._meta.db_table
     where = "WHERE series_id = %s" + (" AND time > %s" if after is not None else "")
     params: list = [series_id] + ([after] if after is not None else [])
@@ -66,12 +67,24 @@ def bars_after(series_id: int, after: dt.datetime | None, limit: int = 1000) -> 
         cursor.execute(
             f"SELECT (extract(epoch from time) * 1000)::int8, open, high, low, close, volume FROM {table} "  # noqa: S608
             f"{where} ORDER BY time LIMIT %s", [*params, limit])
-        rows = cursor.fetchall()
+        rows = [(int(t), float(o), float(h), float(lo), float(c), float(v)) for t, o, h, lo, c, v in cursor.fetchall()]
         total = len(rows)
         if total == limit:
             cursor.execute(f"SELECT count(*) FROM {table} {where}", params)  # noqa: S608
             total = cursor.fetchone()[0]
-    return _as_bars(rows), total
+    return rows, total
+
+
+def latest_backtest(user, version_id: int | str):
+    """The user's most recent backtest of a strategy version (any status), with its result summary; or None."""
+    from backtests.models import BacktestRun
+
+    try:
+        version_id = int(version_id)
+    except (TypeError, ValueError):
+        return None
+    return (BacktestRun.objects.filter(owner=user, strategy_version_id=version_id, sweep__isnull=True)
+            .select_related("result", "strategy_version").order_by("-created_at").first())
 
 
 def deployments_for(user) -> QuerySet[Deployment]:

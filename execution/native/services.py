@@ -18,13 +18,15 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Exists
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -78,8 +80,18 @@ def _fault(point: str) -> None:
 
 
 @lru_cache(maxsize=64)
-def _compile(version_id: int, source: str) -> CompileResult:
+def _compile_cached(version_id: int, source: str) -> CompileResult:
     return ensure_compiled(source, f"version-{version_id}.pine")
+
+
+_COMPILE_LOCK = threading.Lock()
+
+
+def _compile(version_id: int, source: str) -> CompileResult:
+    # one compile per process: when a bar closes, every worker thread steps a deployment of the same version at
+    # once, and without the lock each would compile it (tens of ms of CPU each, under one GIL)
+    with _COMPILE_LOCK:
+        return _compile_cached(version_id, source)
 
 
 def compiled_for(deployment: Deployment) -> CompileResult:
@@ -123,6 +135,13 @@ def _runner_for(deployment: Deployment) -> DeploymentRunner:
 # ----------------------------------------------------------------------------- events / pushes
 
 
+def on_signal_settled(deployment_id: int) -> DispatchResult:
+    """The completion hook for the execution core: call it (after commit) when a signal of this deployment has
+    finished at every account. The next outbox row, if one waits for it, goes out at once instead of at the
+    dispatch job's next poll."""
+    return dispatch_pending(deployment_id)
+
+
 def record_event(deployment: Deployment, kind: str, message: str, *, data: Any = None, actor=None,
                  bar_time: dt.datetime | None = None) -> DeploymentEvent:
     event = DeploymentEvent.objects.create(deployment=deployment, kind=kind, message=message[:500], data=data,
@@ -130,6 +149,14 @@ def record_event(deployment: Deployment, kind: str, message: str, *, data: Any =
     schema = connection.schema_name
     transaction.on_commit(lambda: _push_event(schema, deployment, event))
     return event
+
+
+def _record_events(deployment: Deployment, events: list[DeploymentEvent]) -> None:
+    """Several events of one bar in one INSERT."""
+    DeploymentEvent.objects.bulk_create(events)
+    schema = connection.schema_name
+    for event in events:
+        transaction.on_commit(lambda event=event: _push_event(schema, deployment, event))
 
 
 def _push_event(schema: str, deployment: Deployment, event: DeploymentEvent) -> None:
@@ -415,6 +442,8 @@ class AdvanceResult:
     signals: int = 0
     skipped: int = 0
     locked: bool = False
+    dispatch_waiting: bool = False  # the last dispatch left a row waiting for the previous signal's orders
+    signal_records: list[int] = field(default_factory=list)  # execution-core signals handed over
 
 
 def advance_deployment(deployment_id: int, *, max_bars: int | None = None) -> AdvanceResult:
@@ -429,55 +458,77 @@ def advance_deployment(deployment_id: int, *, max_bars: int | None = None) -> Ad
         except BaseException:
             _RUNNERS.pop((connection.schema_name, deployment_id), None)
             raise
-    if result.bars:
+    if result.dispatch_waiting:
+        # a signal waits for the previous one's orders: look again, and schedule the dispatch job if it still waits
         dispatch_pending(deployment_id)
     return result
 
 
+@dataclass
+class _Batch:
+    """Bars fetched after the deployment's last processed bar, consumed one transaction at a time."""
+
+    bars: list[tuple]
+    total: int  # bars after the last processed one when fetched (``len(bars)`` or more): the signals' age
+    position: int = 0
+
+
 def _advance_locked(deployment_id: int, result: AdvanceResult, max_bars: int | None) -> None:
-    deployment = Deployment.objects.select_related("series", "strategy_version").get(pk=deployment_id)
-    if deployment.status != Deployment.Status.RUNNING:
-        return
-    bars, total = selectors.bars_after(deployment.series_id, deployment.last_bar_time, BATCH)
-    if total > 1:
-        record_event(deployment, DeploymentEvent.Kind.CATCH_UP,
-                     f"{total} bars to process since {deployment.last_bar_time:%Y-%m-%d %H:%M} UTC",
-                     data={"bars": total})
-    for index in range(len(bars)):
-        if max_bars is not None and result.bars >= max_bars:
+    batch: _Batch | None = None
+    while max_bars is None or result.bars < max_bars:
+        if batch is not None and batch.position >= len(batch.bars) and batch.total <= len(batch.bars):
+            return  # every bar stored when we looked is done; a newer one comes with its own step message
+        step = _advance_one(deployment_id, batch, result)
+        if step is None:
             return
-        bar = (int(bars.time_ms[index]), float(bars.open[index]), float(bars.high[index]), float(bars.low[index]),
-               float(bars.close[index]), float(bars.volume[index]))
-        age = total - 1 - index  # bars already closed after this one
-        if not _advance_one(deployment_id, bar, age, result):
-            return
+        batch, row = step
+        if row is None:
+            continue
         _fault("persisted")
-        dispatch_pending(deployment_id, retry=False)
-    if total > len(bars):
-        _advance_locked(deployment_id, result, max_bars)
+        dispatched = _dispatch(deployment_id, retry=False, fresh=row)
+        result.dispatch_waiting = dispatched.waiting
+        result.signal_records += dispatched.signal_records
 
 
-def _advance_one(deployment_id: int, bar: tuple, age: int, result: AdvanceResult) -> bool:
+def _advance_one(deployment_id: int, batch: _Batch | None, result: AdvanceResult
+                 ) -> tuple[_Batch, DeploymentSignal | None] | None:
     try:
-        return _advance_one_atomic(deployment_id, bar, age, result)
+        return _advance_one_atomic(deployment_id, batch, result)
     except _StepFailed as failure:
         _fail(Deployment.objects.get(pk=deployment_id), str(failure))
-        return False
+        return None
 
 
 class _StepFailed(Exception):
     pass
 
 
-def _advance_one_atomic(deployment_id: int, bar: tuple, age: int, result: AdvanceResult) -> bool:
+def _advance_one_atomic(deployment_id: int, batch: _Batch | None, result: AdvanceResult
+                        ) -> tuple[_Batch, DeploymentSignal | None] | None:
+    """Process the next bar in one transaction. None when there is nothing (more) to do; otherwise the batch
+    and the outbox row to dispatch (None when the bar produced no pending row)."""
     with transaction.atomic():
-        # of=self: lock the deployment row only, not the series/version rows other deployments share
-        deployment = Deployment.objects.select_for_update(of=("self",)).select_related(
-            "series", "strategy_version").get(pk=deployment_id)
+        # of=self: lock the deployment row only, not the series rows other deployments share. The version (its
+        # source) is read only when the runner is not in memory (compiled_for).
+        deployment = Deployment.objects.select_for_update(of=("self",)).select_related("series").get(
+            pk=deployment_id)
         if deployment.status != Deployment.Status.RUNNING:
-            return False
+            return None
+        if batch is None or batch.position >= len(batch.bars):
+            # read under the row lock: no other step can move last_bar_time while we hold it
+            bars, total = selectors.bar_rows_after(deployment.series_id, deployment.last_bar_time, BATCH)
+            if not bars:
+                return None
+            batch = _Batch(bars, total)
+            if total > 1:
+                record_event(deployment, DeploymentEvent.Kind.CATCH_UP,
+                             f"{total} bars to process since {deployment.last_bar_time:%Y-%m-%d %H:%M} UTC",
+                             data={"bars": total})
+        bar = batch.bars[batch.position]
+        age = batch.total - 1 - batch.position  # bars already closed after this one
+        batch.position += 1
         if deployment.last_bar_time is not None and bar[0] <= _ms(deployment.last_bar_time):
-            return True  # already processed (a concurrent catch-up got here first)
+            return batch, None  # already processed (a concurrent catch-up got here first)
         runner = _runner_for(deployment)
         bar_time = _from_ms(bar[0])
         try:
@@ -486,22 +537,36 @@ def _advance_one_atomic(deployment_id: int, bar: tuple, age: int, result: Advanc
             _RUNNERS.pop((connection.schema_name, deployment_id), None)
             raise _StepFailed(f"runtime error on the bar of {bar_time:%Y-%m-%d %H:%M} UTC: {error}") from error
         _fault("stepped")
-        for note in outcome.notes:
-            record_event(deployment, DeploymentEvent.Kind.NOTE, note, bar_time=bar_time)
-        for alert in outcome.alerts:
-            record_event(deployment, DeploymentEvent.Kind.ALERT, str(alert.get("message", ""))[:500] or "alert()",
-                         data=alert, bar_time=bar_time)
+        events = [DeploymentEvent(deployment=deployment, kind=DeploymentEvent.Kind.NOTE, message=note[:500],
+                                  bar_time=bar_time) for note in outcome.notes]
+        events += [DeploymentEvent(deployment=deployment, kind=DeploymentEvent.Kind.ALERT,
+                                   message=str(alert.get("message", ""))[:500] or "alert()", data=alert,
+                                   bar_time=bar_time) for alert in outcome.alerts]
+        if events:
+            _record_events(deployment, events)
+        row = None
+        fields = _RUNNER_FIELDS
         if outcome.commands:
-            _outbox(deployment, runner, outcome, bar_time, age, result)
+            row = _outbox(deployment, runner, outcome, bar_time, age, result)
+            fields = _OUTBOX_FIELDS
         _save_runner(deployment, runner)
-        deployment.save()
+        deployment.save(update_fields=fields)
         result.bars += 1
         _push_status(deployment)
-    return True
+    if row is not None and row.status != DeploymentSignal.Status.PENDING:
+        row = None
+    return batch, row
+
+
+# what a bar without broker commands changes on the deployment row (the state is the bulk of the UPDATE)
+_RUNNER_FIELDS = ("state", "book", "last_bar_time", "bars_processed", "strategy_position", "traded_position",
+                  "net_profit", "open_profit", "closed_trades", "updated_at")
+# ... and what the outbox may change besides (a limit stops the deployment; the kill switch pauses it itself)
+_OUTBOX_FIELDS = (*_RUNNER_FIELDS, "next_sequence", "status", "status_reason", "stopped_at")
 
 
 def _outbox(deployment: Deployment, runner: DeploymentRunner, outcome, bar_time: dt.datetime, age: int,
-            result: AdvanceResult) -> None:
+            result: AdvanceResult) -> DeploymentSignal:
     commands = [c.to_json() for c in outcome.commands]
     skip_reason = ""
     stop_reason = ""
@@ -543,6 +608,7 @@ def _outbox(deployment: Deployment, runner: DeploymentRunner, outcome, bar_time:
         deployment.status_reason = stop_reason[:500]
         deployment.stopped_at = timezone.now()
         record_event(deployment, DeploymentEvent.Kind.LIMIT, f"stopped: {stop_reason}", bar_time=bar_time)
+    return row
 
 
 def _describe(command) -> str:
@@ -595,6 +661,7 @@ def _previous_signals_settled(deployment: Deployment) -> bool:
 class DispatchResult:
     sent: int = 0
     waiting: bool = False  # a row waits for the previous signal's orders to finish
+    signal_records: list[int] = field(default_factory=list)  # execution-core signals handed over
 
 
 def dispatch_pending(deployment_id: int, *, retry: bool = True) -> DispatchResult:
@@ -603,54 +670,118 @@ def dispatch_pending(deployment_id: int, *, retry: bool = True) -> DispatchResul
     A row is handed over only once every earlier signal of the deployment has finished at the brokers: the
     core runs per-account jobs concurrently, and an exit must not overtake the entry it closes. When a row has
     to wait, a dispatch job is scheduled shortly (``retry``)."""
+    return _dispatch(deployment_id, retry=retry)
+
+
+def _dispatch(deployment_id: int, *, retry: bool, fresh: DeploymentSignal | None = None) -> DispatchResult:
+    """``fresh``: the outbox row the caller has just committed (with its deployment), under the step lock."""
     result = DispatchResult()
     with _Lock(deployment_id, LOCK_NAMESPACE + 1) as held:
         if not held:  # another worker is dispatching this deployment; look again shortly
             result.waiting = True
         else:
-            _dispatch_locked(deployment_id, result)
+            _dispatch_locked(deployment_id, result, fresh)
     if result.waiting and retry:
         _enqueue_dispatch(connection.schema_name, deployment_id)
     return result
 
 
-def _dispatch_locked(deployment_id: int, result: DispatchResult) -> None:
+def _dispatch_locked(deployment_id: int, result: DispatchResult, fresh: DeploymentSignal | None = None) -> None:
+    if fresh is not None and _dispatch_fresh(deployment_id, fresh, result):
+        return
     for row_id in DeploymentSignal.objects.filter(deployment_id=deployment_id, status=DeploymentSignal.Status.PENDING
                                                   ).order_by("sequence").values_list("pk", flat=True):
         with transaction.atomic():
             row = DeploymentSignal.objects.select_for_update().filter(pk=row_id).first()
             if row is None or row.status != DeploymentSignal.Status.PENDING:
                 continue  # skipped by a control action meanwhile
-            deployment = Deployment.objects.select_related("series").get(pk=deployment_id)
-            if deployment.status not in (Deployment.Status.RUNNING, Deployment.Status.STOPPED) or (
-                    deployment.status == Deployment.Status.STOPPED and not row.idempotency_key.startswith(
-                        f"native:{deployment.pk}:stop")):
-                _skip_row(row, f"deployment is {deployment.status}")
-                continue
-            killed = kill_switch_reason(deployment.owner_id)
-            if killed:
-                _skip_row(row, killed)
-                if deployment.status == Deployment.Status.RUNNING:
-                    _pause(deployment, killed, kind=DeploymentEvent.Kind.KILL_SWITCH)
-                    deployment.save()
-                continue
+            if fresh is not None and row.pk == fresh.pk:
+                deployment = fresh.deployment  # see _dispatch_fresh
+            else:
+                deployment = Deployment.objects.select_related("series").get(pk=deployment_id)
+                if deployment.status not in (Deployment.Status.RUNNING, Deployment.Status.STOPPED) or (
+                        deployment.status == Deployment.Status.STOPPED and not row.idempotency_key.startswith(
+                            f"native:{deployment.pk}:stop")):
+                    _skip_row(row, f"deployment is {deployment.status}")
+                    continue
+                killed = kill_switch_reason(deployment.owner_id)
+                if killed:
+                    _skip_row(row, killed)
+                    if deployment.status == Deployment.Status.RUNNING:
+                        _pause(deployment, killed, kind=DeploymentEvent.Kind.KILL_SWITCH)
+                    continue
             if not _previous_signals_settled(deployment):
                 result.waiting = True
                 break
-            if deployment.status == Deployment.Status.RUNNING:
-                mismatch = reconcile(deployment, Decimal(row.commands[0]["position_before"]), log=False)
-                if mismatch:
-                    _skip_row(row, f"position mismatch: {mismatch}")
-                    _pause(deployment, f"position mismatch: {mismatch}", kind=DeploymentEvent.Kind.MISMATCH)
-                    deployment.save()
-                    continue
-            record = execution_services.submit_signal(_signal_for(deployment, row))
-            row.status = DeploymentSignal.Status.DISPATCHED
-            row.signal_record_id = record.pk
-            row.dispatched_at = timezone.now()
-            row.save(update_fields=["status", "signal_record_id", "dispatched_at"])
-            result.sent += 1
+            sent = result.sent
+            _send_row(deployment, row, result)
+            if result.sent == sent:
+                continue  # skipped: position mismatch
         _fault("dispatched")
+
+
+def _dispatch_fresh(deployment_id: int, fresh: DeploymentSignal, result: DispatchResult) -> bool:
+    """The common case right after a step: the row just committed is the only pending one. One query locks the
+    oldest pending row and tells whether earlier signals are still running. False when an older row is pending
+    (the general loop hands them over in order)."""
+    unsettled = SignalRecord.objects.filter(deployment_id=deployment_id).exclude(
+        status__in=[SignalRecord.Status.DONE, SignalRecord.Status.REJECTED])
+    with transaction.atomic():
+        row = (DeploymentSignal.objects.select_for_update(of=("self",))
+               .filter(deployment_id=deployment_id, status=DeploymentSignal.Status.PENDING)
+               .annotate(unsettled=Exists(unsettled)).order_by("sequence").first())
+        if row is None:
+            return True  # skipped by a control action meanwhile
+        if row.pk != fresh.pk:
+            return False
+        if row.unsettled:
+            result.waiting = True
+            return True
+        # The step committed this row and its deployment (status, positions, kill switch checked) a moment ago
+        # and still holds the step lock; pause/stop skip pending rows under the row lock we hold now, so the
+        # row's status covers them: no need to read the deployment again.
+        _send_row(fresh.deployment, row, result)
+    _fault("dispatched")
+    return True
+
+
+def _send_row(deployment: Deployment, row: DeploymentSignal, result: DispatchResult) -> None:
+    """Reconcile, then hand one outbox row to the execution core (inside the caller's transaction)."""
+    if deployment.status == Deployment.Status.RUNNING:
+        mismatch = reconcile(deployment, Decimal(row.commands[0]["position_before"]), log=False)
+        if mismatch:
+            _skip_row(row, f"position mismatch: {mismatch}")
+            _pause(_locked(deployment), f"position mismatch: {mismatch}", kind=DeploymentEvent.Kind.MISMATCH)
+            return
+    record = execution_services.submit_signal(_signal_for(deployment, row))
+    row.status = DeploymentSignal.Status.DISPATCHED
+    row.signal_record_id = record.pk
+    row.dispatched_at = timezone.now()
+    row.save(update_fields=["status", "signal_record_id", "dispatched_at"])
+    result.sent += 1
+    result.signal_records.append(record.pk)
+
+
+def execute_now(signal_record_ids: list[int]) -> int:
+    """Carry out the per-account jobs of signals this thread has just handed over, here, instead of after a
+    queue hop to an execution worker (an idle worker polls its queue with a back-off of up to a second).
+
+    The core has queued the same jobs; ``execute_account`` is re-runnable and locked per job, so whichever
+    thread comes first places the orders and the other finds the job done (or running) and returns."""
+    from execution.models import AccountExecution
+
+    pending = AccountExecution.objects.filter(
+        signal_id__in=signal_record_ids, status=AccountExecution.Status.PENDING).order_by("pk").values_list(
+        "pk", flat=True)
+    ran = 0
+    for execution_id in list(pending):
+        try:
+            execution_services.execute_account(execution_id)
+        except Exception:  # e.g. RetryLater: the queued job retries it with the core's back-off
+            logger.info("inline execution %s did not finish; its queued job carries on", execution_id, exc_info=True)
+            continue
+        ran += 1
+    return ran
 
 
 def _enqueue_dispatch(schema: str, deployment_id: int) -> None:
@@ -828,5 +959,7 @@ def catch_up_all() -> int:
         for deployment_id in starting:
             start_deployment_job.send(schema, deployment_id)
         enqueue_steps(schema, sorted(set(running) | pending))
+        for deployment_id in sorted(pending):  # rows a dead worker committed but never handed over
+            _enqueue_dispatch(schema, deployment_id)
         count += len(starting) + len(running)
     return count

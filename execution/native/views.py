@@ -1,3 +1,5 @@
+import json
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -26,10 +28,20 @@ def deployment_list(request: HttpRequest) -> HttpResponse:
     return render(request, template, {"deployments": deployments})
 
 
+def _initial_inputs(raw: str | None) -> str:
+    """The editor's input overrides (``?inputs=<JSON object>``) as the form's initial JSON; blank if unusable."""
+    try:
+        value = json.loads(raw or "")
+    except ValueError:
+        return ""
+    return json.dumps(value, indent=1) if isinstance(value, dict) and value else ""
+
+
 @login_required
 def deployment_create(request: HttpRequest) -> HttpResponse:
     form = DeploymentForm(request.POST or None, user=request.user,
-                          initial={"strategy_version": request.GET.get("version"), "series": request.GET.get("series")})
+                          initial={"strategy_version": request.GET.get("version"), "series": request.GET.get("series"),
+                                   "inputs": _initial_inputs(request.GET.get("inputs"))})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         filters = Filters(max_position=None)
@@ -50,7 +62,9 @@ def deployment_create(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"Deployment '{deployment.name}' created; it starts after its warm-up.")
             return redirect(deployment.get_absolute_url())
     status = 400 if request.method == "POST" else 200
-    return render(request, "native/form.html", {"form": form}, status=status)
+    version_id = request.POST.get("strategy_version") or request.GET.get("version")
+    latest_backtest = selectors.latest_backtest(request.user, version_id) if version_id else None
+    return render(request, "native/form.html", {"form": form, "latest_backtest": latest_backtest}, status=status)
 
 
 @login_required

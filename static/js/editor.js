@@ -119,15 +119,22 @@
     form.addEventListener("submit", () => {
       document.getElementById("backtest-inputs").value = JSON.stringify(inputsPanel.values());
     });
-    // Deploy on the series chosen for the backtest (the deployment form preselects it).
+    // Deploy on the series chosen for the backtest, with the inputs panel's values (the deployment form
+    // preselects both); the inputs may change at any time, so the link is brought up to date on click too.
     const deploy = document.getElementById("deploy-link");
-    if (deploy && symbol) {
+    if (deploy) {
       const base = deploy.getAttribute("href");
       const update = () => {
-        const option = symbol.selectedOptions[0];
-        deploy.setAttribute("href", option && option.dataset.series ? `${base}&series=${option.dataset.series}` : base);
+        const params = new URLSearchParams();
+        const option = symbol && symbol.selectedOptions[0];
+        if (option && option.dataset.series) params.set("series", option.dataset.series);
+        const overrides = inputsPanel.values();
+        if (Object.keys(overrides).length) params.set("inputs", JSON.stringify(overrides));
+        const query = params.toString();
+        deploy.setAttribute("href", query ? `${base}&${query}` : base);
       };
-      symbol.addEventListener("change", update);
+      if (symbol) symbol.addEventListener("change", update);
+      deploy.addEventListener("click", update);
       update();
     }
   }

@@ -208,3 +208,36 @@ def test_crossing_max_position_stops_the_deployment(in_retail, trader):
     _next_bar(deployment, series, bars, 60)
     assert deployment.status == "stopped" and "max position" in deployment.status_reason
     assert broker_orders(deployment) == []
+
+
+def test_a_signal_waiting_for_the_previous_orders_goes_out_when_the_core_reports_them_settled(in_retail, trader):
+    from tests.native.conftest import run_pending_executions
+
+    deployment, _account, series, bars = _running(trader)
+    store(series, bars.slice(60, 61))
+    services.advance_deployment(deployment.pk)  # bar 60's signal is handed over; its order job has not run yet
+    store(series, bars.slice(61, 62))
+    result = services.advance_deployment(deployment.pk)
+    waiting = DeploymentSignal.objects.get(deployment=deployment, sequence=2)
+    assert result.dispatch_waiting and waiting.status == "pending"
+
+    assert run_pending_executions() == 1  # the execution worker finishes bar 60's orders...
+    services.on_signal_settled(deployment.pk)  # ...and tells the deployment (no poll needed)
+
+    waiting.refresh_from_db()
+    assert waiting.status == "dispatched"
+    assert run_pending_executions() == 1
+
+
+def test_a_step_job_places_its_order_itself_without_waiting_for_an_execution_worker(in_retail, trader):
+    from execution.models import AccountExecution, Order
+    from execution.native.actors import step_deployment_job
+
+    deployment, _account, series, bars = _running(trader)
+    store(series, bars.slice(60, 61))
+
+    step_deployment_job.fn.__wrapped__(deployment.pk)  # the actor's body (its wrapper recycles DB connections)
+
+    execution = AccountExecution.objects.get(signal__deployment_id=deployment.pk)
+    assert execution.status == "done"
+    assert Order.objects.filter(execution=execution).exclude(state="new").count() == 1

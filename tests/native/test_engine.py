@@ -92,3 +92,43 @@ def test_the_state_round_trip_resumes_the_bookkeeping():
     restored = DeploymentRunner.from_state(compile_source(REVERSING), SYMBOL, "60", {}, runner.get_state(),
                                            runner.book_json())
     assert restored.book == runner.book and restored.last_time_ms == runner.last_time_ms
+
+
+def test_the_persisted_state_does_not_keep_order_events_or_equity_per_bar():
+    bars = goog_bars_hourly(900)
+    runner, _ = _steps(REVERSING, bars, 100)
+    after_100_live_bars = len(runner.get_state())
+    for i in range(len(bars), len(bars) + 400):  # 400 more bars, 80 more trades
+        price = float(bars.close[-1])
+        runner.step((int(bars.time_ms[-1]) + (i - len(bars) + 1) * 3_600_000, price, price, price, price, 1.0))
+    restored = DeploymentRunner.from_state(compile_source(REVERSING), SYMBOL, "60", {}, runner.get_state(),
+                                           runner.book_json())
+    emu = restored.runner.emu
+    assert emu.events == [] and len(emu._equity) == 1 and len(emu._closes) == 1
+    # what still grows: the bar arrays and the closed trades the script can read (strategy.closedtrades.*)
+    per_bar = (len(runner.get_state()) - after_100_live_bars) / 400
+    assert per_bar < 250, per_bar
+    assert emu.closedtrades == runner.runner.emu.closedtrades > 80
+
+
+def test_trimmed_runner_still_trades_like_the_backtest_after_a_state_round_trip():
+    bars = goog_bars_hourly(900)
+    runner = DeploymentRunner.start(compile_source(CROSS_STRATEGY), SYMBOL, "60", {}, bars.slice(0, 300))
+    for i in range(300, len(bars)):
+        if i % 50 == 0:  # a worker restart: resume from the persisted (trimmed) state
+            runner = DeploymentRunner.from_state(compile_source(CROSS_STRATEGY), SYMBOL, "60", {}, runner.get_state(),
+                                                 runner.book_json())
+        runner.step((int(bars.time_ms[i]), bars.open[i], bars.high[i], bars.low[i], bars.close[i], bars.volume[i]))
+    backtest = run_backtest(compile_source(CROSS_STRATEGY), bars, SYMBOL, timeframe="60")
+    live = runner.runner.result().trades
+    assert [(t.entry_time, t.exit_time, t.qty, t.entry_price, t.exit_price) for t in live] == \
+        [(t.entry_time, t.exit_time, t.qty, t.entry_price, t.exit_price) for t in backtest.trades]
+
+
+def test_a_plain_snapshot_written_before_compression_still_resumes():
+    bars = goog_bars_hourly(200)
+    runner, _ = _steps(REVERSING, bars, 100)
+    plain = runner.runner.get_state()
+    restored = DeploymentRunner.from_state(compile_source(REVERSING), SYMBOL, "60", {}, plain, runner.book_json())
+    assert restored.last_time_ms == runner.last_time_ms
+    assert len(runner.get_state()) * 2 < len(plain)  # what is persisted now

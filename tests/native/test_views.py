@@ -1,5 +1,7 @@
 """Deployment pages: list, deploy form, detail with log, controls; usable at phone width (layout classes)."""
 
+import html
+
 from django.urls import reverse
 
 from execution.native.models import Deployment, DeploymentEvent
@@ -83,3 +85,60 @@ def test_someone_elses_deployment_is_not_found(in_retail, trader, member_of, cli
     client = client_on(in_retail, stranger)
     assert client.get(reverse("native:detail", args=[deployment.pk])).status_code == 404
     assert client.post(reverse("native:stop", args=[deployment.pk])).status_code == 404
+
+
+INPUT_STRATEGY = """//@version=6
+strategy("With input", overlay=true, default_qty_type=strategy.fixed, default_qty_value=1)
+length = input.int(14, "Length")
+if ta.crossover(close, ta.sma(close, length))
+    strategy.entry("L", strategy.long)
+if ta.crossunder(close, ta.sma(close, length))
+    strategy.close("L")
+"""
+
+
+def test_the_deploy_form_starts_from_the_editors_input_values(in_retail, trader, client_on):
+    series = make_series(bars=goog_bars_hourly(80))
+    version = make_version(trader, INPUT_STRATEGY)
+    client = client_on(in_retail, trader)
+    url = reverse("native:create")
+
+    page = client.get(url, {"version": version.pk, "series": series.pk, "inputs": '{"length": 9}'}).content.decode()
+
+    assert '"length": 9' in html.unescape(page)
+    response = client.post(url, {
+        "name": "tuned", "strategy_version": version.pk, "series": series.pk, "inputs": '{"length": 9}',
+        "mode": "paper", "accounts": [make_paper_account(trader).pk], "sizing_mode": "as_alert", "sizing_value": "1",
+        "stale_policy": "skip",
+    })
+    assert response.status_code == 302 and Deployment.objects.get(name="tuned").inputs == {"length": 9}
+
+
+def test_the_deploy_form_ignores_inputs_that_are_not_a_json_object(in_retail, trader, client_on):
+    version = make_version(trader, INPUT_STRATEGY)
+    page = client_on(in_retail, trader).get(reverse("native:create"),
+                                            {"version": version.pk, "inputs": "[1, 2"}).content.decode()
+    assert "[1, 2" not in page
+
+
+def test_the_deploy_form_shows_the_latest_backtest_of_the_version(in_retail, trader, client_on):
+    from backtests import services as backtest_services
+    from strategies import services as strategy_services
+
+    series = make_series(bars=goog_bars_hourly(300))
+    version = strategy_services.save_version(strategy_services.create_strategy(trader, "Backtested"), INPUT_STRATEGY)
+    older = backtest_services.start_backtest(trader, version, symbol=series.symbol, timeframe="60", enqueue=False)
+    latest = backtest_services.start_backtest(trader, version, symbol=series.symbol, timeframe="60",
+                                              inputs={"length": 9}, enqueue=False)
+    backtest_services.execute_run(latest.pk)
+    latest.refresh_from_db()
+    assert latest.status == "succeeded", latest.error
+
+    page = client_on(in_retail, trader).get(reverse("native:create"), {"version": version.pk}).content.decode()
+
+    assert f"Backtest #{latest.pk}" in page and f"Backtest #{older.pk}<" not in page
+    assert f"{latest.result.summary['net_profit']:.2f}" in page and "<code>length = 9</code>" in page
+    # another version's deploy form does not show it
+    other = client_on(in_retail, trader).get(reverse("native:create"),
+                                             {"version": make_version(trader).pk}).content.decode()
+    assert 'id="latest-backtest"' not in other
