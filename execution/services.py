@@ -316,10 +316,28 @@ def _finish_execution(execution: AccountExecution, status: str, reason: str) -> 
     remaining = AccountExecution.objects.filter(signal_id=execution.signal_id).exclude(
         status__in=[AccountExecution.Status.DONE, AccountExecution.Status.SKIPPED, AccountExecution.Status.FAILED]
     )
-    SignalRecord.objects.filter(pk=execution.signal_id, status=SignalRecord.Status.DISPATCHED).exclude(
+    closed = SignalRecord.objects.filter(pk=execution.signal_id, status=SignalRecord.Status.DISPATCHED).exclude(
         Exists(remaining)
     ).update(status=SignalRecord.Status.DONE)  # the last job to finish closes the signal
+    if closed:
+        _signal_settled(execution.signal_id)
     return execution
+
+
+def _signal_settled(signal_id: int) -> None:
+    """A signal finished at every account: a native deployment waiting on it sends its next signal now."""
+    deployment_id = SignalRecord.objects.filter(pk=signal_id).values_list("deployment_id", flat=True).first()
+    if deployment_id is None:
+        return
+    from execution.native.services import on_signal_settled
+
+    def settle() -> None:
+        try:
+            on_signal_settled(deployment_id)
+        except Exception:  # the deployment's dispatch job and catch-up still pick the signal up
+            logger.exception("settling deployment %s after signal %s failed", deployment_id, signal_id)
+
+    transaction.on_commit(settle)
 
 
 def _handle_broker_error(execution: AccountExecution, error: BrokerError) -> AccountExecution:

@@ -3,6 +3,7 @@
 from fourpass.tasks import platform_actor, tenant_actor
 
 from . import services
+from .services import DISPATCH_RECHECK_MS
 
 # Runner steps have their own queue: a bar closing on many series at once enqueues a step per deployment, and the
 # execution jobs of their signals (on the default queue; a step runs them itself too, whichever thread is first)
@@ -41,7 +42,7 @@ def dispatch_deployment_job(deployment_id: int, attempts_left: int = 400) -> Non
         from django.db import connection
 
         dispatch_deployment_job.send_with_options(args=(connection.schema_name, deployment_id, attempts_left - 1),
-                                                  delay=150)
+                                                  delay=DISPATCH_RECHECK_MS)
 
 
 @platform_actor(actor_name="native.catch_up", max_retries=0, time_limit=300_000)

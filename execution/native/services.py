@@ -58,6 +58,9 @@ from .models import Deployment, DeploymentEvent, DeploymentSignal
 logger = logging.getLogger(__name__)
 
 LOCK_NAMESPACE = 7102
+# A signal waiting for the previous one is sent by the core's completion hook (on_signal_settled) the moment
+# that one finishes; this re-check is only the safety net for a hook that never ran (worker killed mid-job).
+DISPATCH_RECHECK_MS = 1000
 BATCH = 500
 ZERO = Decimal(0)
 
@@ -777,18 +780,30 @@ def execute_now(signal_record_ids: list[int]) -> int:
     for execution_id in list(pending):
         try:
             execution_services.execute_account(execution_id)
-        except Exception:  # e.g. RetryLater: the queued job retries it with the core's back-off
-            logger.info("inline execution %s did not finish; its queued job carries on", execution_id, exc_info=True)
+        except Exception:
+            # e.g. RetryLater. The queued copy of this job may already have come and gone (it finds the job
+            # locked by us and returns), so queue it again with the core's first back-off step.
+            logger.info("inline execution %s did not finish; queued again", execution_id, exc_info=True)
+            _enqueue_execution_retry(connection.schema_name, execution_id)
             continue
         ran += 1
     return ran
+
+
+def _enqueue_execution_retry(schema: str, execution_id: int) -> None:
+    from execution.actors import execute_account_job
+
+    try:
+        execute_account_job.send_with_options(args=(schema, execution_id), delay=500)
+    except Exception:  # Redis down: the core's housekeeping re-enqueues stuck jobs
+        logger.exception("could not queue execution %s again", execution_id)
 
 
 def _enqueue_dispatch(schema: str, deployment_id: int) -> None:
     from .actors import dispatch_deployment_job
 
     try:
-        dispatch_deployment_job.send_with_options(args=(schema, deployment_id), delay=150)
+        dispatch_deployment_job.send_with_options(args=(schema, deployment_id), delay=DISPATCH_RECHECK_MS)
     except Exception:
         logger.exception("could not enqueue the dispatch of deployment %s; the catch-up will do it", deployment_id)
 

@@ -229,6 +229,26 @@ def test_a_signal_waiting_for_the_previous_orders_goes_out_when_the_core_reports
     assert run_pending_executions() == 1
 
 
+def test_the_execution_core_settles_the_deployment_when_the_last_account_finishes(
+    in_retail, trader, django_capture_on_commit_callbacks
+):
+    from tests.native.conftest import run_pending_executions
+
+    deployment, _account, series, bars = _running(trader)
+    store(series, bars.slice(60, 61))
+    services.advance_deployment(deployment.pk)
+    store(series, bars.slice(61, 62))
+    services.advance_deployment(deployment.pk)
+    waiting = DeploymentSignal.objects.get(deployment=deployment, sequence=2)
+    assert waiting.status == "pending"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert run_pending_executions() == 1  # bar 60's order: the core's hook hands over bar 61's signal
+
+    waiting.refresh_from_db()
+    assert waiting.status == "dispatched"
+
+
 def test_a_step_job_places_its_order_itself_without_waiting_for_an_execution_worker(in_retail, trader):
     from execution.models import AccountExecution, Order
     from execution.native.actors import step_deployment_job
