@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 
 # An idle Dramatiq consumer polls Redis with a back-off that grows to this many ms (the library default is
 # 1,000, which alone can delay a webhook fan-out or a native runner step by up to a second). Dramatiq reads it
@@ -31,6 +32,37 @@ def worker_environment(base: dict[str, str] | None = None) -> dict[str, str]:
     env = dict(os.environ if base is None else base)
     env.setdefault("dramatiq_worker_timeout", str(WORKER_IDLE_POLL_MS))
     return env
+
+
+def supervise(children: dict[str, subprocess.Popen], *, on_exit: Callable[[str, int], None] | None = None) -> int:
+    """Wait until Ctrl-C / SIGTERM or until one child exits, then stop them all (terminate, then kill after 15 s).
+    Returns the exit code of the child that ended the run (0 when stopped by a signal)."""
+    stopping = False
+
+    def stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    exit_code = 0
+    while not stopping:
+        for name, child in children.items():
+            if child.poll() is not None:
+                exit_code = child.returncode or 1
+                stopping = True
+                if on_exit is not None:
+                    on_exit(name, child.returncode)
+        time.sleep(0.3)
+    for child in children.values():
+        if child.poll() is None:
+            child.terminate()
+    for child in children.values():
+        try:
+            child.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            child.kill()
+    return exit_code
 
 
 def default_processes() -> int:
@@ -56,30 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     children = [subprocess.Popen(command, pass_fds=(fd,)) for _ in range(max(1, options.processes))]
     listener.close()  # the children hold it
 
-    stopping = False
-
-    def stop(*_: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
-    exit_code = 0
-    while not stopping:
-        for child in children:
-            if child.poll() is not None:
-                exit_code = child.returncode or 1
-                stopping = True
-        time.sleep(0.3)
-    for child in children:
-        if child.poll() is None:
-            child.terminate()
-    for child in children:
-        try:
-            child.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            child.kill()
-    return exit_code
+    return supervise({f"daphne {n}": child for n, child in enumerate(children, start=1)})
 
 
 if __name__ == "__main__":

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-import signal
 import subprocess
 import sys
-import time
 import venv
 from pathlib import Path
 from urllib.parse import quote
@@ -96,7 +94,7 @@ def manage(*args: str) -> None:
 
 
 def run_app() -> int:
-    from fourpass.serve import worker_command, worker_environment
+    from fourpass.serve import supervise, worker_command, worker_environment
 
     manage("migrate_schemas", "--executor=standard")
     manage("seed_demo")
@@ -111,31 +109,7 @@ def run_app() -> int:
     log(f"4pass is running: http://localhost:{PORT}/  (Ctrl-C stops everything)")
     log(f"demo login: {settings.DEMO_USER_EMAIL} / {settings.DEMO_USER_PASSWORD}")
     log(f"business tenant: http://demo-capital.localhost:{PORT}/   health: http://localhost:{PORT}/health/")
-    stopping = False
-
-    def stop(*_):
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
-    exit_code = 0
-    while not stopping:
-        for name, child in children.items():
-            if child.poll() is not None:
-                log(f"{name} exited with code {child.returncode}; stopping")
-                exit_code = child.returncode or 1
-                stopping = True
-        time.sleep(0.5)
-    for child in children.values():
-        if child.poll() is None:
-            child.terminate()
-    for child in children.values():
-        try:
-            child.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            child.kill()
-    return exit_code
+    return supervise(children, on_exit=lambda name, code: log(f"{name} exited with code {code}; stopping"))
 
 
 def run_tests(pytest_args: list[str]) -> int:
