@@ -319,16 +319,13 @@ def _finish_execution(execution: AccountExecution, status: str, reason: str) -> 
     closed = SignalRecord.objects.filter(pk=execution.signal_id, status=SignalRecord.Status.DISPATCHED).exclude(
         Exists(remaining)
     ).update(status=SignalRecord.Status.DONE)  # the last job to finish closes the signal
-    if closed:
-        _signal_settled(execution.signal_id)
+    if closed and execution.signal.deployment_id is not None:
+        _signal_settled(execution.signal_id, execution.signal.deployment_id)
     return execution
 
 
-def _signal_settled(signal_id: int) -> None:
-    """A signal finished at every account: a native deployment waiting on it sends its next signal now."""
-    deployment_id = SignalRecord.objects.filter(pk=signal_id).values_list("deployment_id", flat=True).first()
-    if deployment_id is None:
-        return
+def _signal_settled(signal_id: int, deployment_id: int) -> None:
+    """A signal finished at every account: the native deployment waiting on it sends its next signal now."""
     from execution.native.services import on_signal_settled
 
     def settle() -> None:
@@ -542,8 +539,6 @@ def _protective_orders(execution, record, entry: Order, service, command: Comman
         legs.append(("sl", OrderType.STOP, None, command.stop_loss))
     for suffix, kind, limit, stop in legs:
         client_id = client_order_id_for(record.idempotency_key, entry.broker_account_id, index, suffix)
-        if Order.objects.filter(client_order_id=client_id).exists():
-            continue  # placed by an earlier attempt
         try:
             order = _open_order(
                 execution, record, note="take-profit" if suffix == "tp" else "stop-loss",
@@ -551,7 +546,7 @@ def _protective_orders(execution, record, entry: Order, service, command: Comman
                 symbol=entry.symbol, side=exit_side, order_type=kind.value, quantity=entry.filled_quantity,
                 limit_price=limit, stop_price=stop, reduce_only=True,
             )
-        except IntegrityError:  # a concurrent attempt placed it
+        except IntegrityError:  # placed by an earlier or a concurrent attempt
             continue
         _send(execution, order, service, first_send=True)
 
@@ -620,6 +615,10 @@ def _advance(order: Order, targets: list[tuple[str, str]], *, response: Any = No
             return [to for _f, to, _m in path]
         # someone else moved it: re-read and decide again from the fresh state
         order.refresh_from_db(fields=["state", "last_error"])
+    if fields:  # the state kept moving under us; the broker's ids and fills are still ours to record
+        Order.objects.filter(pk=order.pk).update(updated_at=timezone.now(), **fields)
+        for name, value in fields.items():
+            setattr(order, name, value)
     return []
 
 

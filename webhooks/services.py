@@ -301,34 +301,25 @@ def redact(body: str) -> str:
     return _REDACT_TEXT.sub(r"\1***", _REDACT_JSON.sub(r'\1"***"', body))
 
 
-_redis_clients: dict[str, redis.Redis] = {}
+# INCR and, for the first alert of the minute, EXPIRE: one round trip per alert
+_COUNT_IN_WINDOW = "local n = redis.call('INCR', KEYS[1]) if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end return n"
+_count_scripts: dict[str, redis.commands.core.Script] = {}
 
 
-def _redis() -> redis.Redis:
-    """One pooled client per process (thread-safe); short timeouts so Redis trouble cannot stall the door."""
-    url = settings.REDIS_URL
-    if url not in _redis_clients:
-        _redis_clients[url] = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
-    return _redis_clients[url]
-
-
-_count_scripts: dict[str, Any] = {}
-
-
-def _count_in_window():
+def _count_in_window() -> redis.commands.core.Script:
+    """The counting script on one pooled client per process (thread-safe); short timeouts so Redis trouble
+    cannot stall the door."""
     url = settings.REDIS_URL
     if url not in _count_scripts:
-        _count_scripts[url] = _redis().register_script(_COUNT_IN_WINDOW)
+        client = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
+        _count_scripts[url] = client.register_script(_COUNT_IN_WINDOW)
     return _count_scripts[url]
-
-
-_COUNT_IN_WINDOW = "local n = redis.call('INCR', KEYS[1]) if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end return n"
 
 
 def _over_rate_limit(gate: Gate) -> bool:
     key = cache.make_key(f"hookrate:{gate.token_hash[:16]}:{int(timezone.now().timestamp() // 60)}")
     try:
-        count = _count_in_window()(keys=[key], args=[90])  # one round trip
+        count = _count_in_window()(keys=[key], args=[90])
         return count > gate.rate_limit_per_minute
     except Exception:  # Redis trouble must not block trading alerts
         logger.warning("rate limiter unavailable", exc_info=True)
