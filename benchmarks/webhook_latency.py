@@ -1,4 +1,4 @@
-"""Webhook latency against the real stack: daphne on loopback, Dramatiq workers on Redis, PostgreSQL.
+"""Webhook latency against the real stack: the web server (`python -m fourpass.serve`) on loopback, Dramatiq workers on Redis, PostgreSQL.
 
 1. Ack latency: 50 concurrent senders POST alerts to /hook/<token> (a binding with one paper account), each
    sending its next alert as soon as the previous one is answered (the harshest reading of "50 senders"),
@@ -19,13 +19,13 @@ created and migrated on first use, and its own Redis key space.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import http.client
 import json
 import os
 import statistics
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -166,7 +166,7 @@ def start(command: list[str]) -> subprocess.Popen:
 
 
 def cpu_seconds(process: subprocess.Popen) -> float:
-    """CPU time used so far by a process and its children (the daphne processes under fourpass.serve)."""
+    """CPU time used so far by a process and its children (the web server processes under fourpass.serve)."""
     import psutil
 
     root = psutil.Process(process.pid)
@@ -195,6 +195,74 @@ def post_many(port: int, token: str, bodies: list[str], latencies: list[float], 
     connection.close()
 
 
+class Sender:
+    """One keep-alive HTTP/1.1 connection on asyncio streams. The 50 senders are coroutines on one event loop in
+    this process rather than 50 threads: a thread per sender spent more CPU than the server it measured and added
+    its own wait for the GIL to every reading."""
+
+    def __init__(self, port: int, path: str) -> None:
+        self.port, self.path = port, path
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def post(self, body: str) -> tuple[float, int]:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+        payload = body.encode()
+        request = (f"POST {self.path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                   f"Content-Length: {len(payload)}\r\n\r\n").encode() + payload
+        began = time.perf_counter()
+        self.writer.write(request)
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        lines = head.split(b"\r\n")
+        status = int(lines[0].split()[1])
+        fields = dict(line.lower().split(b":", 1) for line in lines[1:] if b":" in line)
+        await self.reader.readexactly(int(fields.get(b"content-length", b"0")))
+        elapsed = (time.perf_counter() - began) * 1000
+        if fields.get(b"connection", b"").strip() == b"close":
+            await self.close()
+        return elapsed, status
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.reader = self.writer = None
+
+
+async def closed_loop(port: int, path: str, bodies: list[list[str]]) -> tuple[list[float], list[int]]:
+    """Each sender posts its next alert as soon as the previous one is answered."""
+    latencies: list[float] = []
+    statuses: list[int] = []
+
+    async def send_all(own: list[str]) -> None:
+        sender = Sender(port, path)
+        for body in own:
+            elapsed, status = await sender.post(body)
+            latencies.append(elapsed)
+            statuses.append(status)
+        await sender.close()
+
+    await asyncio.gather(*(send_all(own) for own in bodies))
+    return latencies, statuses
+
+
+async def bursts(port: int, path: str, rounds: list[list[str]]) -> tuple[list[float], list[int]]:
+    """Every sender fires at the same instant, then all wait 300 ms, `len(rounds)` times."""
+    senders = [Sender(port, path) for _ in rounds[0]]
+    for sender in senders:  # connected beforehand: TradingView's connection set-up is not ours to measure
+        sender.reader, sender.writer = await asyncio.open_connection("127.0.0.1", port)
+    latencies: list[float] = []
+    statuses: list[int] = []
+    for bodies in rounds:
+        for elapsed, status in await asyncio.gather(*(s.post(b) for s, b in zip(senders, bodies, strict=True))):
+            latencies.append(elapsed)
+            statuses.append(status)
+        await asyncio.sleep(0.3)
+    for sender in senders:
+        await sender.close()
+    return latencies, statuses
+
+
 def main() -> None:
     from fourpass.serve import worker_command
 
@@ -204,7 +272,7 @@ def main() -> None:
     parser.add_argument("--fanout-alerts", type=int, default=20)
     parser.add_argument("--bursts", type=int, default=20)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--web-processes", type=int, default=2, help="daphne processes (as `dev.py run` starts)")
+    parser.add_argument("--web-processes", type=int, default=2, help="web server processes (as `dev.py run` starts)")
     parser.add_argument("--threads", type=int, default=8)
     options = parser.parse_args()
     (ROOT / "artifacts").mkdir(exist_ok=True)
@@ -216,7 +284,7 @@ def main() -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    daphne = start([sys.executable, "-m", "fourpass.serve", "--port", str(port), "--processes",
+    web = start([sys.executable, "-m", "fourpass.serve", "--port", str(port), "--processes",
                     str(options.web_processes)])
     workers: list[subprocess.Popen] = []  # started after the ack phase: the ack path never waits for them
     try:
@@ -227,7 +295,7 @@ def main() -> None:
                 break
             except OSError:
                 if time.monotonic() > deadline:
-                    raise SystemExit("daphne did not start") from None
+                    raise SystemExit("the web server did not start") from None
                 time.sleep(0.2)
         # 0. one sender, for reference
         single: list[float] = []
@@ -238,54 +306,29 @@ def main() -> None:
 
         # 1. acknowledgement latency under concurrent senders
         per_sender = max(1, options.alerts // options.senders)
-        latencies: list[float] = []
-        statuses: list[int] = []
-        threads = []
-        for sender in range(options.senders):
-            bodies = [json.dumps({"id": f"{sender}-{n}", "action": "buy", "ticker": "BINANCE:BTCUSDT",
-                                  "contracts": "0.001"}) for n in range(per_sender)]
-            threads.append(threading.Thread(target=post_many, args=(port, data["ack_token"], bodies, latencies, statuses)))
-        cpu_before = cpu_seconds(daphne)
+        bodies = [[json.dumps({"id": f"{sender}-{n}", "action": "buy", "ticker": "BINANCE:BTCUSDT",
+                               "contracts": "0.001"}) for n in range(per_sender)] for sender in range(options.senders)]
+        cpu_before = cpu_seconds(web)
         began = time.perf_counter()
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        latencies, statuses = asyncio.run(closed_loop(port, f"/hook/{data['ack_token']}", bodies))
         elapsed = time.perf_counter() - began
-        server_cpu_ms = (cpu_seconds(daphne) - cpu_before) * 1000 / max(1, len(latencies))
+        server_cpu_ms = (cpu_seconds(web) - cpu_before) * 1000 / max(1, len(latencies))
         ok = sum(1 for s in statuses if 200 <= s < 300)
         print(f"ack latency, {options.senders} concurrent senders, {len(latencies)} alerts ({ok} 2xx) "
               f"in {elapsed:.1f} s = {len(latencies) / elapsed:.0f} alerts/s")
         print(f"  p50 {statistics.median(latencies):.1f} ms   p99 {percentile(latencies, 99):.1f} ms   "
               f"max {max(latencies):.1f} ms   (goal p99 <= 50 ms)")
-        print(f"  web server CPU per alert: {server_cpu_ms:.2f} ms ({options.web_processes} daphne processes; "
+        print(f"  web server CPU per alert: {server_cpu_ms:.2f} ms ({options.web_processes} web processes; "
               f"load average {os.getloadavg()[0]:.1f})")
 
         # 1b. bar-close bursts: every sender fires one alert at the same instant (what TradingView does when many
         # strategies' bars close together), then the next burst 300 ms later
-        burst: list[float] = []
-        barrier = threading.Barrier(options.senders)
-
-        def burst_sender(sender: int) -> None:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-            for round_ in range(options.bursts):
-                body = json.dumps({"id": f"burst-{sender}-{round_}", "action": "buy", "ticker": "BINANCE:BTCUSDT",
-                                   "contracts": "0.001"})
-                barrier.wait()
-                began = time.perf_counter()
-                connection.request("POST", f"/hook/{data['ack_token']}", body=body,
-                                   headers={"Content-Type": "application/json"})
-                connection.getresponse().read()
-                burst.append((time.perf_counter() - began) * 1000)
-                time.sleep(0.3)
-            connection.close()
-
-        threads = [threading.Thread(target=burst_sender, args=(n,)) for n in range(options.senders)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        print(f"ack latency, {options.bursts} bursts of {options.senders} simultaneous alerts: "
+        rounds = [[json.dumps({"id": f"burst-{sender}-{round_}", "action": "buy", "ticker": "BINANCE:BTCUSDT",
+                               "contracts": "0.001"}) for sender in range(options.senders)]
+                  for round_ in range(options.bursts)]
+        burst, burst_statuses = asyncio.run(bursts(port, f"/hook/{data['ack_token']}", rounds))
+        ok = sum(1 for s in burst_statuses if 200 <= s < 300)
+        print(f"ack latency, {options.bursts} bursts of {options.senders} simultaneous alerts ({ok} 2xx): "
               f"p50 {statistics.median(burst):.1f} ms   p99 {percentile(burst, 99):.1f} ms   max {max(burst):.1f} ms")
         if not options.fanout_alerts:
             return
@@ -312,7 +355,7 @@ def main() -> None:
                   f"p99 {percentile(seconds, 99) * 1000:.0f} ms   max {max(seconds) * 1000:.0f} ms   (goal p99 <= 1 s)")
         print(f"  machine load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     finally:
-        for process in [daphne, *workers]:
+        for process in [web, *workers]:
             try:
                 os.killpg(process.pid, 15)
                 process.wait(timeout=20)
@@ -330,6 +373,6 @@ if __name__ == "__main__":
     else:
         import signal
 
-        # stopped from outside (timeout, Ctrl-C): still run main()'s clean-up, which stops daphne and the workers
+        # stopped from outside (timeout, Ctrl-C): still run main()'s clean-up, which stops the web server and the workers
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
         main()

@@ -12,6 +12,11 @@ def process_alert_job(alert_id: int) -> None:
     services.process_alert(alert_id)
 
 
+@tenant_actor(actor_name="webhooks.process_alerts", max_retries=0)
+def process_alerts_job(alert_ids: list[int]) -> None:
+    services.process_alerts(alert_ids)
+
+
 @platform_actor(actor_name="webhooks.sweep_alerts", max_retries=0)
 def sweep_alerts() -> None:
     from accounts.models import Organization

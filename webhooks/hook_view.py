@@ -1,21 +1,24 @@
 """POST /hook/<token>: the public TradingView endpoint (tenant-independent, resolved by token).
 
-Under daphne the path is answered by ``HookIntake``, a plain ASGI app in front of Django: an alert needs no
-session, CSRF, auth or tenant-host middleware, and skipping them (and Django's per-request sync/async hops)
+Under the ASGI server the path is answered by ``HookIntake``, a plain ASGI app in front of Django: an alert needs
+no session, CSRF, auth or tenant-host middleware, and skipping them (and Django's per-request sync/async hops)
 keeps the acknowledgement short when many alerts arrive at once (bar close). The Django view below serves the
-same path for the test client and any WSGI deployment. Both run ``services.ingest_alert`` on a small pool of
-threads that keep their database connection between alerts (TradingView gives up after 3 s; a fresh
-connection per alert costs more than the work itself).
+same path for the test client and any WSGI deployment.
+
+``HookIntake`` hands alerts to the process's ``IntakeQueue``: a few threads that keep their database connection
+and store together whatever arrived while they were storing the previous alerts (``services.ingest_alerts``).
+When a bar closes for many strategies at once, one transaction then stores dozens of alerts, which is what lets
+two cores acknowledge 50 simultaneous senders inside TradingView's patience; a lone alert is stored at once.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import logging
+import queue
+import threading
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -28,24 +31,7 @@ from . import services
 
 logger = logging.getLogger(__name__)
 HOOK_PREFIX = "/hook/"
-_pools: dict[int, ThreadPoolExecutor] = {}
-
-
-def _runner(function: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
-    """`function` on the intake pool (settings.WEBHOOK_INTAKE_THREADS). 0 runs it on Django's sync
-    thread, which in-process tests use so the intake shares their database transaction."""
-    size = settings.WEBHOOK_INTAKE_THREADS
-    if not size:
-        return sync_to_async(function, thread_sensitive=True)
-    if size not in _pools:
-        _pools[size] = ThreadPoolExecutor(max_workers=size, thread_name_prefix="hook-intake")
-    pool = _pools[size]
-
-    async def on_pool(*args: Any, **kwargs: Any) -> Any:
-        # the plain executor hop: the intake needs none of asgiref's context and thread-affinity bookkeeping
-        return await asyncio.get_running_loop().run_in_executor(pool, functools.partial(function, *args, **kwargs))
-
-    return on_pool
+MAX_BATCH = 100
 
 
 def source_ip(remote: str | None, forwarded_for: str) -> str | None:
@@ -55,22 +41,105 @@ def source_ip(remote: str | None, forwarded_for: str) -> str | None:
     return remote
 
 
-def _ingest(token: str, body: bytes, content_type: str, sender: str | None,
-            defer_followup: bool = False) -> services.HookReply:
+def _usable_connection() -> None:
+    """A thread's connection that failed earlier is reset (or dropped, to reconnect) before it is used again."""
     if connection.connection is not None and connection.errors_occurred:
         if connection.is_usable():
             connection.errors_occurred = False
         else:
             connection.close()
-    return services.ingest_alert(token, body, content_type=content_type, source_ip=sender,
-                                 defer_followup=defer_followup)
 
 
-def _followup(reply: services.HookReply) -> None:
+def _ingest_batch(deliveries: list[services.Delivery]) -> list[services.HookReply]:
+    _usable_connection()
     try:
-        reply.followup()
-    except Exception:  # the alert is stored; the sweeper queues it
-        logger.exception("follow-up of alert %s failed", reply.alert_id)
+        return services.ingest_alerts(deliveries)
+    except Exception:  # nothing of this batch is stored: the senders may send again
+        logger.exception("storing %d alert(s) failed", len(deliveries))
+        return [services.UNAVAILABLE] * len(deliveries)
+
+
+class IntakeQueue:
+    """Alerts waiting to be stored, and the threads storing them. Replies go back to each request's event loop;
+    queueing the stored alerts for the workers happens on another thread, after the replies are on their way."""
+
+    def __init__(self, threads: int) -> None:
+        self._pending: queue.SimpleQueue = queue.SimpleQueue()
+        self._followups: queue.SimpleQueue = queue.SimpleQueue()
+        for number in range(threads):
+            threading.Thread(target=self._store_forever, name=f"hook-intake-{number}", daemon=True).start()
+        threading.Thread(target=self._follow_forever, name="hook-followup", daemon=True).start()
+
+    def submit(self, delivery: services.Delivery) -> asyncio.Future:
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._pending.put((delivery, future, loop))
+        return future
+
+    def _store_forever(self) -> None:
+        while True:
+            batch = [self._pending.get()]
+            while len(batch) < MAX_BATCH:
+                try:
+                    batch.append(self._pending.get_nowait())
+                except queue.Empty:
+                    break
+            replies = _ingest_batch([delivery for delivery, _future, _loop in batch])
+            settled: dict[asyncio.AbstractEventLoop, list] = {}
+            for (_delivery, future, loop), reply in zip(batch, replies, strict=True):
+                settled.setdefault(loop, []).append((future, reply))
+            for loop, results in settled.items():
+                loop.call_soon_threadsafe(_settle, results)
+            accepted = [(reply.schema_name, reply.alert_id) for reply in replies if reply.followup is not None]
+            if accepted:
+                self._followups.put(accepted)
+
+    def _follow_forever(self) -> None:
+        while True:
+            stored = self._followups.get()
+            while True:  # whatever else is waiting goes in the same messages
+                try:
+                    stored.extend(self._followups.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                services.enqueue_alerts(stored)
+            except Exception:  # the alerts are stored; the sweeper queues them
+                logger.exception("queueing %d stored alert(s) failed", len(stored))
+
+
+def _settle(results: list[tuple[asyncio.Future, services.HookReply]]) -> None:
+    for future, reply in results:
+        if not future.done():  # the sender may have hung up
+            future.set_result(reply)
+
+
+_queues: dict[int, IntakeQueue] = {}
+_queues_lock = threading.Lock()
+
+
+def _intake_queue(threads: int) -> IntakeQueue:
+    # made on first use, in the serving process (never inherited across a fork)
+    with _queues_lock:
+        if threads not in _queues:
+            _queues[threads] = IntakeQueue(threads)
+        return _queues[threads]
+
+
+def _ingest_one(delivery: services.Delivery) -> services.HookReply:
+    """On Django's sync thread (in-process tests share its transaction): the followup runs on commit."""
+    _usable_connection()
+    return services.ingest_alert(delivery.token, delivery.body, content_type=delivery.content_type,
+                                 source_ip=delivery.source_ip)
+
+
+async def ingest(delivery: services.Delivery) -> services.HookReply:
+    """Store one alert through the intake queue (settings.WEBHOOK_INTAKE_THREADS), or with 0 threads on
+    Django's sync thread."""
+    threads = settings.WEBHOOK_INTAKE_THREADS
+    if not threads:
+        return await sync_to_async(_ingest_one, thread_sensitive=True)(delivery)
+    return await _intake_queue(threads).submit(delivery)
 
 
 @csrf_exempt
@@ -79,7 +148,7 @@ async def receive_alert(request: HttpRequest, token: str) -> JsonResponse:
         return JsonResponse({"error": "use POST"}, status=405)
     body = request.read(services.MAX_BODY_BYTES + 1)
     sender = source_ip(request.META.get("REMOTE_ADDR"), request.META.get("HTTP_X_FORWARDED_FOR", ""))
-    reply = await _runner(_ingest)(token, body, request.content_type or "", sender)
+    reply = await ingest(services.Delivery(token, body, request.content_type or "", sender))
     return JsonResponse(reply.body, status=reply.status)
 
 
@@ -103,10 +172,8 @@ class HookIntake:
         content_type = headers.get(b"content-type", b"").decode("latin-1").split(";")[0].strip().lower()
         client = scope.get("client") or (None, None)
         sender = source_ip(client[0], headers.get(b"x-forwarded-for", b"").decode("latin-1"))
-        reply = await _runner(_ingest)(token, body, content_type, sender, defer_followup=True)
+        reply = await ingest(services.Delivery(token, body, content_type, sender))
         await _reply(send, reply.status, reply.body)
-        if reply.followup is not None:  # queueing the alert need not delay the acknowledgement
-            await _runner(_followup)(reply)
 
 
 async def _read_body(receive: Callable, limit: int) -> bytes:

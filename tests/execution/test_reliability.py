@@ -1,4 +1,4 @@
-"""1,000 alerts (10% re-sends, 5% malformed) over real HTTP to daphne, for a binding with 10 accounts,
+"""1,000 alerts (10% re-sends, 5% malformed) over real HTTP to the web server, for a binding with 10 accounts,
 processed by real Dramatiq worker processes on the Redis broker while one worker is killed with SIGKILL
 mid-run and replaced. Afterwards, counted from the database: every valid alert has exactly one order per
 account, no duplicate executed (also at the broker), nothing lost."""
@@ -21,7 +21,7 @@ from execution.actors import housekeeping as execution_housekeeping
 from execution.models import AccountExecution, Order
 from fourpass.tasks import broker
 from tests.execution import fake_broker
-from tests.execution.workers import run_scenario, start_daphne, start_scheduler, start_worker, wait_until
+from tests.execution.workers import run_scenario, start_scheduler, start_web, start_worker, wait_until
 from webhooks.actors import sweep_alerts as webhook_sweep
 from webhooks.models import Alert
 
@@ -73,7 +73,7 @@ def test_every_valid_alert_executes_exactly_once_per_account_despite_a_killed_wo
     malformed = sum("not-a-number" in b for b in bodies)
     expected_orders = len(valid_ids) * ACCOUNTS
 
-    server, base = start_daphne("reliability-daphne")
+    server, base = start_web("reliability-web")
     workers = [start_worker("reliability-worker-a"), start_worker("reliability-worker-b")]
     scheduler = start_scheduler("reliability-scheduler")
     try:

@@ -1,4 +1,4 @@
-"""The app as `scripts/dev.py run` starts it (real daphne, real Dramatiq worker, its own database):
+"""The app as `scripts/dev.py run` starts it (real web server, real Dramatiq worker, its own database):
 alerts posted over HTTP end as paper orders, counted in that app's database."""
 
 import json

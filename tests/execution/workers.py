@@ -1,4 +1,4 @@
-"""Real processes for end-to-end tests and benchmarks: the production Dramatiq worker, daphne and the
+"""Real processes for end-to-end tests and benchmarks: the production Dramatiq worker, web server and the
 scheduler, all against the test database (data they must share is committed by a helper subprocess,
 since the test itself runs inside a rolled-back transaction; PostgreSQL's READ COMMITTED lets the test
 still read what those processes commit)."""
@@ -89,11 +89,11 @@ def start_scheduler(log_name: str = "scheduler") -> ManagedProcess:
     return ManagedProcess([sys.executable, str(ROOT / "manage.py"), "run_scheduler"], log_name)
 
 
-def start_daphne(log_name: str = "daphne") -> tuple[ManagedProcess, str]:
+def start_web(log_name: str = "web") -> tuple[ManagedProcess, str]:
+    """The production web server (`python -m fourpass.serve`, one process) on a free loopback port."""
     port = free_port()
-    server = ManagedProcess(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "fourpass.asgi:application"], log_name
-    )
+    server = ManagedProcess([sys.executable, "-m", "fourpass.serve", "--port", str(port), "--processes", "1"],
+                            log_name)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -105,7 +105,7 @@ def start_daphne(log_name: str = "daphne") -> tuple[ManagedProcess, str]:
         except OSError:
             time.sleep(0.2)
     server.stop()
-    raise RuntimeError("daphne did not start; see artifacts/")
+    raise RuntimeError("the web server did not start; see artifacts/")
 
 
 def run_scenario(*args: str) -> dict:

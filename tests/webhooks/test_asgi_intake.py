@@ -1,4 +1,4 @@
-"""The ASGI intake that answers /hook/ in front of Django (what daphne serves in production)."""
+"""The ASGI intake that answers /hook/ in front of Django (what the ASGI server runs in production)."""
 
 import json
 
