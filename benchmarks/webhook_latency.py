@@ -36,9 +36,11 @@ DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/fourpass_bench_webhooks"
 
 
 def bench_env() -> dict[str, str]:
+    from benchmarks.production import PRODUCTION_SETTINGS
     from fourpass.serve import worker_environment
 
     env = worker_environment()
+    env.update(PRODUCTION_SETTINGS)
     env.update(
         DATABASE_URL=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB),
         DRAMATIQ_NAMESPACE="fourpass-bench-webhooks",

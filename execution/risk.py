@@ -7,30 +7,48 @@ from collections import defaultdict
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Exists, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Organization, User
+from fourpass.sql import PUBLIC_SCHEMA, prepared_cursor, table
 
 from .models import Fill, Order, RiskLimits
 
 ZERO = Decimal(0)
 
 
+def _switches_sql(schema: str) -> str:
+    """The user's and the organisation's kill switches, and whether any risk limits apply to the owner: one
+    prepared statement per schema (read before every order, so it is on the hot path)."""
+    return (
+        "SELECT u.kill_switch_engaged, "  # noqa: S608 (identifiers from fourpass.sql.table)
+        f"EXISTS (SELECT 1 FROM {table(PUBLIC_SCHEMA, Organization)} AS o "
+        "WHERE o.schema_name = %(schema)s AND o.kill_switch_engaged), "
+        f"EXISTS (SELECT 1 FROM {table(schema, RiskLimits)} AS r WHERE r.owner_id = %(owner)s OR r.owner_id IS NULL) "
+        f"FROM {table(PUBLIC_SCHEMA, User)} AS u WHERE u.id = %(owner)s"
+    )
+
+
+def _switches(owner_id: int) -> tuple[str | None, bool]:
+    """(why the owner may not trade at all, or None; whether risk limits apply to the owner)."""
+    schema = connection.schema_name
+    with prepared_cursor() as cursor:
+        cursor.execute(_switches_sql(schema), {"schema": schema, "owner": owner_id}, prepare=True)
+        row = cursor.fetchone()
+    if row is None:
+        return "the owner no longer exists", False
+    user_switch, org_switch, has_limits = row
+    if user_switch:
+        return "kill switch engaged for the user", has_limits
+    if org_switch:
+        return "kill switch engaged for the organisation", has_limits
+    return None, has_limits
+
+
 def kill_switch_reason(owner_id: int) -> str | None:
     """Read fresh before every order (no caching): engaging the switch must stop the very next order."""
-    user_engaged = User.objects.filter(pk=owner_id, kill_switch_engaged=True).values("pk")
-    org_engaged = Organization.objects.filter(schema_name=connection.schema_name, kill_switch_engaged=True).values("pk")
-    engaged = User.objects.filter(pk=owner_id).annotate(
-        user_switch=Exists(user_engaged), org_switch=Exists(org_engaged)
-    ).values_list("user_switch", "org_switch").first()
-    if engaged is None:
-        return "the owner no longer exists"
-    if engaged[0]:
-        return "kill switch engaged for the user"
-    if engaged[1]:
-        return "kill switch engaged for the organisation"
-    return None
+    return _switches(owner_id)[0]
 
 
 def net_positions(owner_id: int | None = None) -> dict[tuple[int, str], Decimal]:
@@ -76,10 +94,10 @@ def limits_for(owner_id: int) -> list[RiskLimits]:
 
 def risk_block_reason(owner_id: int, *, account_id: int, symbol: str, opens_position: bool) -> str | None:
     """Why an order must not go out now, or None. Exits are never blocked by the loss cap or position count."""
-    reason = kill_switch_reason(owner_id)
+    reason, has_limits = _switches(owner_id)
     if reason:
         return reason
-    if not opens_position:
+    if not opens_position or not has_limits:
         return None
     for limits in limits_for(owner_id):
         scope = owner_id if limits.owner_id else None

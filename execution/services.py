@@ -14,7 +14,6 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists
 from django.db.models.signals import post_save
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -23,6 +22,7 @@ from brokers.core.base import BrokerService
 from brokers.core.errors import BrokerError, OrderNotFound, SymbolError
 from brokers.core.models import OrderRequest, OrderResult, OrderStatus, OrderType, Side
 from brokers.core.symbols import parse_tradingview
+from fourpass.sql import prepared_cursor, table
 
 from . import brokerage, live, risk
 from .models import AccountExecution, AuditEvent, Fill, Order, OrderEvent, SignalRecord
@@ -258,6 +258,9 @@ def _allocation_shares(record: SignalRecord, routes: list[AccountRoute]) -> dict
 # ----------------------------------------------------------------------------- per-account job
 
 
+_FINISHED = (AccountExecution.Status.DONE, AccountExecution.Status.SKIPPED, AccountExecution.Status.FAILED)
+
+
 def execute_account(execution_id: int) -> AccountExecution | None:
     """Carry out every command of the signal on one account, in order. Re-runnable at any point."""
     with connection.cursor() as cursor:
@@ -273,12 +276,15 @@ def execute_account(execution_id: int) -> AccountExecution | None:
 
 def _execute_locked(execution_id: int) -> AccountExecution | None:
     execution = AccountExecution.objects.select_related("signal").filter(pk=execution_id).first()
-    if execution is None or execution.status in (AccountExecution.Status.DONE, AccountExecution.Status.SKIPPED,
-                                                 AccountExecution.Status.FAILED):
+    if execution is None or execution.status in _FINISHED:
         return execution
     execution.attempts += 1
     execution.status = AccountExecution.Status.RUNNING
-    execution.save(update_fields=["attempts", "status", "updated_at"])
+    execution.updated_at = timezone.now()
+    with prepared_cursor() as cursor:
+        cursor.execute(f"UPDATE {table(connection.schema_name, AccountExecution)} "  # noqa: S608
+                       "SET attempts = %s, status = %s, updated_at = %s WHERE id = %s",
+                       [execution.attempts, execution.status, execution.updated_at, execution.pk], prepare=True)
     record = execution.signal
     route = route_from_json(execution.route)
     commands = [command_from_json(c) for c in record.payload["commands"]]
@@ -312,13 +318,19 @@ def _execute_locked(execution_id: int) -> AccountExecution | None:
 def _finish_execution(execution: AccountExecution, status: str, reason: str) -> AccountExecution:
     execution.status = status
     execution.reason = (reason or "")[:500]
-    execution.save(update_fields=["status", "reason", "updated_at"])
-    remaining = AccountExecution.objects.filter(signal_id=execution.signal_id).exclude(
-        status__in=[AccountExecution.Status.DONE, AccountExecution.Status.SKIPPED, AccountExecution.Status.FAILED]
-    )
-    closed = SignalRecord.objects.filter(pk=execution.signal_id, status=SignalRecord.Status.DISPATCHED).exclude(
-        Exists(remaining)
-    ).update(status=SignalRecord.Status.DONE)  # the last job to finish closes the signal
+    execution.updated_at = timezone.now()
+    jobs, signals = table(connection.schema_name, AccountExecution), table(connection.schema_name, SignalRecord)
+    with prepared_cursor() as cursor:
+        cursor.execute(f"UPDATE {jobs} SET status = %s, reason = %s, updated_at = %s WHERE id = %s",  # noqa: S608
+                       [status, execution.reason, execution.updated_at, execution.pk], prepare=True)
+        # the last job to finish closes the signal; a separate statement (not a CTE of the one above), so it sees
+        # every other job's committed status and two jobs finishing together cannot both miss the close
+        cursor.execute(
+            f"UPDATE {signals} SET status = %s WHERE id = %s AND status = %s AND NOT EXISTS ("  # noqa: S608
+            f"SELECT 1 FROM {jobs} WHERE signal_id = %s AND status <> ALL(%s))",
+            [SignalRecord.Status.DONE, execution.signal_id, SignalRecord.Status.DISPATCHED, execution.signal_id,
+             list(_FINISHED)], prepare=True)
+        closed = cursor.rowcount
     if closed and execution.signal.deployment_id is not None:
         _signal_settled(execution.signal_id, execution.signal.deployment_id)
     return execution

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-import psycopg
 import redis
 from django.conf import settings
 from django.core.cache import cache
@@ -46,6 +45,7 @@ from execution.signals import (
     command_from_json,
     position_hint_from_json,
 )
+from fourpass.sql import prepared_cursor, table
 
 from .models import Alert, BindingAccount, WebhookBinding
 from .parsing import AlertFormatError, ParsedAlert, parse_alert
@@ -379,22 +379,9 @@ def _route(token_hash: str) -> tuple[str, int] | None:
     return found
 
 
-def _table(schema: str, model) -> str:
-    """Schema-qualified table name; `schema` comes from a route and matched _SCHEMA_NAME (no quoting tricks)."""
-    return f'"{schema}"."{model._meta.db_table}"'
-
-
-def _prepared_cursor() -> psycopg.Cursor:
-    """A cursor on Django's connection (so inside its transactions) that binds parameters server-side: the
-    intake's few statements are then parsed and planned once per connection and afterwards only executed.
-    Django's own cursors bind client-side, which re-sends and re-plans the whole text every time."""
-    connection.ensure_connection()
-    return psycopg.Cursor(connection.connection)
-
-
 def _gates(schema: str, binding_ids: list[int]) -> dict[int, Gate]:
-    with _prepared_cursor() as cursor:
-        cursor.execute(f"SELECT id, {', '.join(_GATE_COLUMNS)} FROM {_table(schema, WebhookBinding)} "  # noqa: S608
+    with prepared_cursor() as cursor:
+        cursor.execute(f"SELECT id, {', '.join(_GATE_COLUMNS)} FROM {table(schema, WebhookBinding)} "  # noqa: S608
                        "WHERE id = ANY(%s)", [binding_ids], prepare=True)
         rows = cursor.fetchall()
     gates = {}
@@ -589,9 +576,9 @@ def _store_sql(schema: str) -> str:
     are decided one after the other. Ids are drawn first so each result row is matched to its alert."""
     if schema not in _STORE_SQL:
         status, stage = Alert.Status, AuditEvent.Stage
-        alerts = _table(schema, Alert)
+        alerts = table(schema, Alert)
         sequence = f"{schema}.{Alert._meta.db_table}_id_seq"
-        # identifiers come from _table / _SCHEMA_NAME, every value is a parameter
+        # identifiers come from fourpass.sql.table and Django, every value is a parameter
         _STORE_SQL[schema] = f"""
 WITH input AS MATERIALIZED (
     SELECT nextval('{sequence}') AS id, x.*
@@ -619,7 +606,7 @@ WITH input AS MATERIALIZED (
     FROM decided
     RETURNING id, status, duplicate_of_id, reason
 ), audit AS (
-    INSERT INTO {_table(schema, AuditEvent)} (alert_id, stage, message, at)
+    INSERT INTO {table(schema, AuditEvent)} (alert_id, stage, message, at)
     SELECT inserted.id, step.stage, step.message, %(now)s
     FROM inserted JOIN decided USING (id) CROSS JOIN LATERAL (VALUES
         (1, '{stage.RECEIVED}'::varchar, decided.received),
@@ -687,7 +674,7 @@ def _store_round(alerts: list[_ValidAlert]) -> list[tuple[_ValidAlert, HookReply
         )))
         lock_keys.append(f"{gate.binding_id}:{key}")
     stored: list[tuple[_ValidAlert, int, str, int | None]] = []
-    with transaction.atomic(), _prepared_cursor() as cursor:
+    with transaction.atomic(), prepared_cursor() as cursor:
         cursor.execute(_LOCK_KEYS_SQL, [lock_keys], prepare=True)
         cursor.fetchall()
         for schema, schema_rows in rows.items():
