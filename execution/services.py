@@ -6,6 +6,7 @@ the account and the command index, so a retried or re-delivered job never places
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import logging
@@ -417,15 +418,20 @@ def _run_command(
 
 def _open_order(execution: AccountExecution, record: SignalRecord, *, note: str, sized: AuditEvent | None = None,
                 **fields: Any) -> Order:
-    """Insert the order already marked submitted, with its `new` and `submitted` steps, in one transaction; it
-    is sent right after the commit. A crash in between leaves a submitted order, which a re-run looks up at the
-    broker by client order id before sending it again, so it is never placed twice."""
-    with transaction.atomic():
-        order = Order.objects.create(execution=execution, owner_id=record.owner_id, state=Order.State.SUBMITTED,
-                                     **fields)
-        order._signal_ids = (record.pk, record.alert_id)
-        _record_steps(order, [("", Order.State.NEW, note), (Order.State.NEW, Order.State.SUBMITTED, "sent to the broker")],
-                      response=None, first_audits=[sized] if sized else [])
+    """Insert the order already marked submitted, with its `new` and `submitted` steps, in one statement; it is
+    sent right after. A crash in between leaves a submitted order, which a re-run looks up at the broker by
+    client order id before sending it again, so it is never placed twice. Raises IntegrityError when an order
+    with this client order id exists."""
+    now = timezone.now()
+    order = Order(execution=execution, owner_id=record.owner_id, state=Order.State.SUBMITTED, created_at=now,
+                  updated_at=now, **fields)
+    order._signal_ids = (record.pk, record.alert_id)
+    steps = [("", Order.State.NEW, note), (Order.State.NEW, Order.State.SUBMITTED, "sent to the broker")]
+    values = [field.get_db_prep_save(getattr(order, field.attname), connection) for field in _ORDER_FIELDS]
+    (order.pk, event_ids), = _write(_open_order_sql(connection.schema_name), values, order, steps, now,
+                                    response=None, first_audits=[sized] if sized else [])
+    order._state.adding = False
+    _events_recorded(order, steps, event_ids, now, response=None)
     return order
 
 
@@ -596,11 +602,13 @@ def transition(order: Order, to_state: str, *, message: str = "", response: Any 
 
 
 def _advance(order: Order, targets: list[tuple[str, str]], *, response: Any = None,
-             fields: dict[str, Any] | None = None) -> list[str]:
-    """Apply `fields` and walk the order through `targets` ((state, message), in order; steps the state machine
-    does not allow from where the order is are left out) in ONE transaction: a compare-and-set update of the
-    row, then every step's OrderEvent and audit row. Returns the states entered."""
+             fields: dict[str, Any] | None = None, fills: list[Fill] | None = None) -> list[str]:
+    """Book `fills` (those already booked are ignored), apply `fields` and walk the order through `targets`
+    ((state, message), in order; steps the state machine does not allow from where the order is are left out)
+    in ONE statement: a compare-and-set update of the row, then every step's OrderEvent and audit row. Returns
+    the states entered."""
     fields = dict(fields or {})
+    fills = list(fills or [])
     for _attempt in range(2):
         previous, path, state = order.state, [], order.state
         for target, message in targets:
@@ -609,21 +617,23 @@ def _advance(order: Order, targets: list[tuple[str, str]], *, response: Any = No
                 state = target
         error = next((m[:500] for _f, t, m in reversed(path) if t in (Order.State.REJECTED, Order.State.FAILED)),
                      order.last_error)
-        if not path and not fields:
+        if not path and not fields and not fills:
             return []
-        with transaction.atomic(savepoint=False):  # all or nothing with the caller's transaction
-            if path:
-                updated = Order.objects.filter(pk=order.pk, state=previous).update(
-                    state=state, last_error=error, updated_at=timezone.now(), **fields
-                )
-            else:  # only new values (ids, fills): the state is not ours to write
-                updated = Order.objects.filter(pk=order.pk).update(updated_at=timezone.now(), **fields)
-            if updated:
-                _record_steps(order, path, response=response)
-        if updated:
+        now = timezone.now()
+        changes = {**fields, "updated_at": now}
+        if path:
+            changes.update(state=state, last_error=error)
+        names = sorted(changes)
+        values = [Order._meta.get_field(name).get_db_prep_save(changes[name], connection) for name in names]
+        sql = _advance_sql(connection.schema_name, tuple(names), guarded=bool(path))
+        params = [*values, order.pk, *([previous] if path else []), *_fill_arrays(order, fills)]
+        rows = _write(sql, params, order, path, now, response=response)
+        fills = []  # booked, whatever became of the update
+        if rows:
             for name, value in fields.items():
                 setattr(order, name, value)
             order.state, order.last_error = state, error
+            _events_recorded(order, path, rows[0][1], now, response=response)
             return [to for _f, to, _m in path]
         # someone else moved it: re-read and decide again from the fresh state
         order.refresh_from_db(fields=["state", "last_error"])
@@ -634,32 +644,97 @@ def _advance(order: Order, targets: list[tuple[str, str]], *, response: Any = No
     return []
 
 
-def _record_steps(order: Order, steps: list[tuple[str, str, str]], *, response: Any,
-                  first_audits: list[AuditEvent] | None = None) -> None:
-    """The OrderEvent of every step and its audit row, two inserts in all (inside the caller's transaction).
+# ----------------------------------------------------------------------------- order rows in SQL
+# An order's steps are written for every order, several times over its life, so they are prepared statements
+# (one per schema and shape) rather than ORM calls: the ORM's compile and model plumbing cost more CPU than
+# PostgreSQL spends on the writes. Each statement is atomic on its own; the row update is the compare-and-set.
 
-    post_save is sent for each OrderEvent as if saved one by one, so receivers (Web Push on fills) see every
-    state change whichever way it was written."""
-    if not steps:
-        return
-    response_json = _jsonable(response)
-    events = OrderEvent.objects.bulk_create(
-        [OrderEvent(order=order, from_state=before, to_state=after, message=message[:500],
-                    broker_response=response_json) for before, after, message in steps]
-    )
-    signal_id, alert_id = _signal_ids(order)
-    audits = list(first_audits or [])
-    audits += [
-        AuditEvent(stage=after, message=(message or f"{before} → {after}")[:500], data=response_json)
-        for before, after, message in steps
-        if before  # creating the order is audited by the caller (sized)
-    ]
-    for row in audits:
-        row.signal_id, row.alert_id, row.broker_account_id, row.order_id = (
-            signal_id, alert_id, order.broker_account_id, order.pk
+_ORDER_FIELDS = [field for field in Order._meta.concrete_fields if not field.primary_key]
+_STEP_ROWS = """
+step_events AS (
+    INSERT INTO {events} (order_id, from_state, to_state, message, broker_response, at)
+    SELECT subject.id, step.from_state, step.to_state, step.message, %s::jsonb, %s
+    FROM subject, unnest(%s::varchar[], %s::varchar[], %s::varchar[]) WITH ORDINALITY
+        AS step (from_state, to_state, message, n)
+    ORDER BY step.n
+    RETURNING id
+), step_audits AS (
+    INSERT INTO {audits} (signal_id, alert_id, broker_account_id, order_id, stage, message, data, at)
+    SELECT %s, %s, %s, subject.id, audit.stage, audit.message, audit.data, %s
+    FROM subject, unnest(%s::varchar[], %s::varchar[], %s::jsonb[]) WITH ORDINALITY AS audit (stage, message, data, n)
+    ORDER BY audit.n
+)
+SELECT subject.id, ARRAY(SELECT id FROM step_events ORDER BY id) FROM subject"""
+_SQL: dict[tuple, str] = {}
+
+
+def _open_order_sql(schema: str) -> str:
+    key = ("open", schema)
+    if key not in _SQL:
+        columns = ", ".join(f'"{field.column}"' for field in _ORDER_FIELDS)
+        _SQL[key] = (
+            f"WITH subject AS (INSERT INTO {table(schema, Order)} ({columns}) "  # noqa: S608 (identifiers from Django)
+            f"VALUES ({', '.join(['%s'] * len(_ORDER_FIELDS))}) RETURNING id),"
+            + _STEP_ROWS.format(events=table(schema, OrderEvent), audits=table(schema, AuditEvent))
         )
-    AuditEvent.objects.bulk_create(audits)
-    for event in events:
+    return _SQL[key]
+
+
+def _advance_sql(schema: str, names: tuple[str, ...], *, guarded: bool) -> str:
+    key = ("advance", schema, names, guarded)
+    if key not in _SQL:
+        columns = ", ".join(f'"{Order._meta.get_field(name).column}" = %s' for name in names)
+        _SQL[key] = (
+            f"WITH subject AS (UPDATE {table(schema, Order)} SET {columns} "  # noqa: S608 (identifiers from Django)
+            f"WHERE id = %s{' AND state = %s' if guarded else ''} RETURNING id), "
+            f"booked AS (INSERT INTO {table(schema, Fill)} (order_id, fill_id, price, quantity, fee, fee_currency, "
+            "filled_at) SELECT %s, * FROM unnest(%s::varchar[], %s::numeric[], %s::numeric[], %s::numeric[], "
+            "%s::varchar[], %s::timestamptz[]) ON CONFLICT DO NOTHING),"
+            + _STEP_ROWS.format(events=table(schema, OrderEvent), audits=table(schema, AuditEvent))
+        )
+    return _SQL[key]
+
+
+def _fill_arrays(order: Order, fills: list[Fill]) -> list[Any]:
+    return [order.pk, [f.fill_id for f in fills], [f.price for f in fills], [f.quantity for f in fills],
+            [f.fee for f in fills], [f.fee_currency for f in fills], [f.filled_at for f in fills]]
+
+
+def _write(sql: str, params: list[Any], order: Order, steps: list[tuple[str, str, str]], now: dt.datetime, *,
+           response: Any, first_audits: list[AuditEvent] | None = None) -> list[tuple]:
+    """Run an order statement with the step rows appended: each step's OrderEvent, and the audit rows (the
+    caller's first ones, then one per step except the order's creation, which the caller audits as sized)."""
+    response_json = _jsonable(response)
+    audits = [(a.stage, a.message, a.data) for a in first_audits or []]
+    audits += [(after, (message or f"{before} → {after}")[:500], response_json)
+               for before, after, message in steps if before]
+    signal_id, alert_id = _signal_ids(order)
+    dump = AuditEvent._meta.get_field("data").get_db_prep_save
+    params = [
+        *params,
+        OrderEvent._meta.get_field("broker_response").get_db_prep_save(response_json, connection), now,
+        [b for b, _a, _m in steps], [a for _b, a, _m in steps], [m[:500] for _b, _a, m in steps],
+        signal_id, alert_id, order.broker_account_id, now,
+        [stage for stage, _m, _d in audits], [message[:500] for _s, message, _d in audits],
+        [dump(data, connection) for _s, _m, data in audits],
+    ]
+    # a statement is atomic on its own; inside a caller's transaction it gets a savepoint, so that a refusal
+    # (IntegrityError: the client order id exists) leaves that transaction usable
+    scope = transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext()
+    with scope, connection.wrap_database_errors, prepared_cursor() as cursor:
+        cursor.execute(sql, params, prepare=True)
+        return cursor.fetchall()
+
+
+def _events_recorded(order: Order, steps: list[tuple[str, str, str]], event_ids: list[int], now: dt.datetime, *,
+                     response: Any) -> None:
+    """post_save for each written OrderEvent, as if saved one by one, so receivers (Web Push on fills) see every
+    state change whichever way it was written."""
+    response_json = _jsonable(response)
+    for event_id, (before, after, message) in zip(event_ids, steps, strict=True):
+        event = OrderEvent(pk=event_id, order=order, from_state=before, to_state=after, message=message[:500],
+                           broker_response=response_json, at=now)
+        event._state.adding = False
         post_save.send(sender=OrderEvent, instance=event, created=True, update_fields=None, raw=False,
                        using=event._state.db)
 
@@ -709,10 +784,7 @@ def apply_result(order: Order, result: OrderResult, *, message: str = "", new_ro
     reached = targets[-1][0] if targets else order.state
     if target != reached or (target == Order.State.PARTIALLY_FILLED and "filled_quantity" in fields):
         targets.append((target, message or result.reject_reason))
-    with transaction.atomic():
-        if fills:  # fills already booked are ignored (unique per order and fill id)
-            Fill.objects.bulk_create(fills, ignore_conflicts=True)
-        changed = _advance(order, targets, response=response, fields=fields)
+    changed = _advance(order, targets, response=response, fields=fields, fills=fills)
     if changed or fields or new_row:
         _push_order(order, insert=new_row)
     return order

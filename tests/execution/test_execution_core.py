@@ -227,3 +227,33 @@ def test_client_order_ids_are_deterministic_and_fit_every_exchange():
     assert first == services.client_order_id_for("alert:1", 5, 0)
     assert first != services.client_order_id_for("alert:1", 6, 0) != services.client_order_id_for("alert:1", 5, 1)
     assert len(first) == 32 and first.isalnum()
+
+
+def test_a_filled_order_records_every_step_with_its_fill_and_audit_rows(schema, owner, make_account, retail_tenant):
+    account = make_account(retail_tenant, owner)
+    record = services.submit_signal(signal(owner, [account]))
+    run_jobs()
+    order = Order.objects.get()
+    steps = list(order.events.order_by("id").values_list("from_state", "to_state"))
+    assert steps == [("", "new"), ("new", "submitted"), ("submitted", "acknowledged"), ("acknowledged", "filled")]
+    assert order.fills.count() == 1 and order.filled_quantity == D("0.01") and order.broker_order_id
+    audited = list(AuditEvent.objects.filter(order=order).order_by("id").values_list("stage", "signal_id",
+                                                                                      "broker_account_id"))
+    assert [stage for stage, _s, _a in audited] == ["sized", "submitted", "acknowledged", "filled"]
+    assert {(s, a) for _stage, s, a in audited} == {(record.pk, account)}
+
+
+def test_opening_an_order_twice_with_one_client_id_is_refused_and_leaves_the_transaction_usable(
+        schema, owner, make_account, retail_tenant):
+    from django.db import IntegrityError
+
+    account = make_account(retail_tenant, owner)
+    record = services.submit_signal(signal(owner, [account]))
+    execution = AccountExecution.objects.get()
+    fields = dict(broker_account_id=account, command_index=0, client_order_id="dup-1", symbol=BTC, side="buy",
+                  order_type="market", quantity=D("1"))
+    first = services._open_order(execution, record, note="first", **fields)
+    with pytest.raises(IntegrityError):
+        services._open_order(execution, record, note="second", **fields)
+    assert list(Order.objects.values_list("pk", flat=True)) == [first.pk]
+    assert first.events.count() == 2
