@@ -7,12 +7,15 @@ placing orders on the same paper account serialize instead of overwriting each o
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
+from django.utils import timezone
+from psycopg.types.json import Jsonb
 
 from brokers.core.base import OrderGuard
 from brokers.core.errors import BrokerError, InsufficientFunds, InvalidOrder, OrderNotFound
@@ -39,6 +42,7 @@ from brokers.core.paper import (
 )
 from brokers.core.symbols import NormalizedSymbol, parse_symbol
 from brokers.models import BrokerAccount, PaperAccountState, PaperOrder
+from fourpass.sql import PUBLIC_SCHEMA, prepared_cursor, table
 
 OPEN_STATUSES = [s.value for s in OrderStatus if not s.is_terminal]
 DEFAULT_PAPER_CASH = {"USD": "100000", "USDT": "100000", "TWD": "1000000"}
@@ -46,14 +50,14 @@ DEFAULT_PAPER_CASH = {"USD": "100000", "USDT": "100000", "TWD": "1000000"}
 
 def latest_bar_quote(symbol: NormalizedSymbol) -> Quote | None:
     """The close of the most recent stored bar of ``symbol`` (any timeframe) as the paper price."""
-    from backtests.marketdata.models import OHLCVBar
+    from backtests.marketdata.models import MarketSeries, OHLCVBar
 
-    row = (
-        OHLCVBar.objects.filter(series__symbol=str(symbol))
-        .order_by("-time")
-        .values_list("close", "time")
-        .first()
-    )
+    with prepared_cursor() as cursor:  # read for every paper order
+        cursor.execute(
+            f"SELECT bar.close, bar.time FROM {table(PUBLIC_SCHEMA, OHLCVBar)} AS bar "  # noqa: S608 (Django names)
+            f"JOIN {table(PUBLIC_SCHEMA, MarketSeries)} AS series ON bar.series_id = series.id "
+            "WHERE series.symbol = %s ORDER BY bar.time DESC LIMIT 1", [str(symbol)], prepare=True)
+        row = cursor.fetchone()
     if row is None:
         return None
     close, time = row
@@ -172,8 +176,7 @@ class DbPaperBroker(PaperBroker):
         """Load cash/positions into the engine, plus the resting orders when ``with_open`` (needed to
         match them against a bar or quote; a new submission does not need them). ``also``: client ids
         to fetch whatever their status (to answer retries); returned as the second item."""
-        rows = PaperAccountState.objects.select_for_update() if lock else PaperAccountState.objects
-        state_row, _ = rows.get_or_create(account_id=self.account.pk, defaults={"state": initial_state()})
+        state_row = self._state_row(lock=lock)
         state = PaperState.from_dict(state_row.state)
         self.engine.state = state
         known: dict[str, OrderResult] = {}
@@ -189,9 +192,33 @@ class DbPaperBroker(PaperBroker):
             known[row.client_order_id] = result
         return state_row, known
 
+    def _state_row(self, *, lock: bool) -> PaperAccountState:
+        """The account's state row (created on first use), locked for the transaction when `lock`. A prepared
+        statement: it is read for every paper order, and twice when the order needs the position first."""
+        states = table(connection.schema_name, PaperAccountState)
+        with prepared_cursor() as cursor:
+            cursor.execute(f"SELECT id, state, bar_cursors, updated_at FROM {states} "  # noqa: S608 (Django names)
+                           f"WHERE account_id = %s{' FOR UPDATE' if lock else ''}", [self.account.pk], prepare=True)
+            row = cursor.fetchone()
+        if row is None:
+            rows = PaperAccountState.objects.select_for_update() if lock else PaperAccountState.objects
+            return rows.get_or_create(account_id=self.account.pk, defaults={"state": initial_state()})[0]
+        row_id, state, bar_cursors, updated_at = row
+        # Django's connection hands jsonb over as text (its JSONField decodes it)
+        state = json.loads(state) if isinstance(state, str) else state
+        bar_cursors = json.loads(bar_cursors) if isinstance(bar_cursors, str) else bar_cursors
+        found = PaperAccountState(id=row_id, account_id=self.account.pk, state=state, bar_cursors=bar_cursors,
+                                  updated_at=updated_at)
+        found._state.adding = False
+        return found
+
     def _save(self, state_row: PaperAccountState, orders: list[OrderResult], new: set[str]) -> None:
         state_row.state = self.engine.state.to_dict()
-        state_row.save(update_fields=["state", "updated_at"])
+        state_row.updated_at = timezone.now()
+        with prepared_cursor() as cursor:
+            cursor.execute(f"UPDATE {table(connection.schema_name, PaperAccountState)} "  # noqa: S608 (Django names)
+                           "SET state = %s, updated_at = %s WHERE id = %s",
+                           [Jsonb(state_row.state), state_row.updated_at, state_row.pk], prepare=True)
         created = [
             PaperOrder(account_id=self.account.pk, client_order_id=r.client_order_id, **_result_fields(r))
             for r in orders
