@@ -74,8 +74,8 @@ def test_snapshot_restore_mid_run_gives_identical_final_trades(name: str) -> Non
 
 
 
-def test_state_written_with_the_script_state_inline_still_resumes() -> None:
-    """States saved before the script state was pickled on its own (a deep-copied list inside the payload)."""
+def test_state_written_with_a_deep_copied_script_state_still_resumes() -> None:
+    """States saved before get_state pickled the live script state (Script.snapshot(), a deep copy)."""
     src = (CORPUS / "udt_linked_state.pine").read_text()
     half = len(GOOG_BARS) // 2
     straight = Runner(src, GOOG_SYMBOL, "D")

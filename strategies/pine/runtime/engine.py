@@ -493,9 +493,10 @@ class Runner:
                                        self.data.v, self.data.day_key)],
             "cal": {k: list(v) for k, v in self.data.cal.items()},
             "emulator": self.emu,
-            # the script's state pickled on its own: as isolated from the rest of the payload as the deep copy
-            # Script.snapshot() makes, without the deep copy (which cost more than the pickling itself)
-            "script": pickle.dumps(self.script.state, protocol=pickle.HIGHEST_PROTOCOL),
+            # the live state list, not Script.snapshot()'s deep copy (which cost more than the pickling): pickling
+            # copies it anyway. The only objects it shares with the rest of the payload are the plot value lists
+            # (also in "outputs"), restored into the same lists either way; the format is unchanged.
+            "script": self.script.state,
             "outputs": self.script.outputs,
             "seen": list(self._seen),
         }
@@ -519,11 +520,8 @@ class Runner:
             d.cal[k][:] = saved
         runner.emu.__dict__.clear()
         runner.emu.__dict__.update(payload["emulator"].__dict__)
-        script_state = payload["script"]
-        if isinstance(script_state, bytes):
-            script_state = pickle.loads(script_state)  # noqa: S301 - as above
-        # freshly unpickled, shared with nothing: no defensive copy (states written before were a deep copy too)
-        runner.script.restore(script_state, copy=False)
+        # freshly unpickled and used once: no defensive copy
+        runner.script.restore(payload["script"], copy=False)
         outs = payload["outputs"]
         runner.script.outputs.alerts[:] = outs.alerts
         runner.script.outputs.logs[:] = outs.logs
