@@ -101,7 +101,7 @@ class DeploymentRunner:
     @classmethod
     def start(cls, compiled: Any, symbol: SymbolInfo, timeframe: str, inputs: dict | None, history: Bars,
               initial_capital: float | None = None) -> DeploymentRunner:
-        runner = Runner(compiled, symbol, timeframe, inputs, initial_capital=initial_capital)
+        runner = Runner(compiled, symbol, timeframe, inputs, initial_capital=initial_capital, keep_plots=False)
         runner.warmup(history)
         book = Book(strategy_position=float(runner.emu.position_size), traded_position=0.0)
         deployment_runner = cls(runner, book)
@@ -118,7 +118,8 @@ class DeploymentRunner:
                    book: dict, initial_capital: float | None = None) -> DeploymentRunner:
         if state.startswith(_COMPRESSED):
             state = zlib.decompress(state[len(_COMPRESSED):])
-        runner = Runner.from_state(compiled, symbol, timeframe, inputs, state, initial_capital=initial_capital)
+        runner = Runner.from_state(compiled, symbol, timeframe, inputs, state, initial_capital=initial_capital,
+                                   keep_plots=False)
         return cls(runner, Book(**book))
 
     def get_state(self) -> bytes:
@@ -180,10 +181,11 @@ class DeploymentRunner:
         """Drop what only a backtest report reads, so the persisted state stops growing with every bar: the
         order events and alerts already returned by ``step``, the script's log lines, and the per-bar equity
         lists (the drawdown/run-up figures the script can read are kept incrementally by the emulator; the
-        trades keep their own high/low). Lists are emptied in place: the runtime's closures hold them.
+        trades keep their own high/low). Lists are emptied in place: the runtime's closures hold them. The
+        runner keeps no ``plot()`` values (``keep_plots=False``); a state saved before that may still have some.
 
-        Still growing, and only trimmable inside the runtime: the bar arrays (``bar_index`` is their length),
-        ``plot()`` values (indexed by bar) and the closed trades (``strategy.closedtrades.*(n)``)."""
+        Still growing, and only trimmable inside the runtime: the bar arrays (``bar_index`` is their length)
+        and the closed trades (``strategy.closedtrades.*(n)``)."""
         runner = self.runner
         emu = runner.emu
         del emu.events[:]
@@ -192,6 +194,8 @@ class DeploymentRunner:
         outputs = runner.script.outputs
         del outputs.alerts[:]
         del outputs.logs[:]
+        for values in outputs.plots.values():
+            del values[:]
         runner._seen[:] = [0, 0]  # what Runner.step has returned so far: indexes into the lists emptied above
 
     @staticmethod
@@ -238,8 +242,16 @@ class DeploymentRunner:
         if not any(o.is_market and o.kind != "exit" for o in emu.orders.values()):
             return []
         market_ids = {o.id for o in emu.orders.values() if o.is_market and o.kind != "exit"}
-        # a pickle round trip is a deep copy several times faster than copy.deepcopy for the emulator
-        shadow = pickle.loads(pickle.dumps(emu, protocol=pickle.HIGHEST_PROTOCOL))  # noqa: S301 - our own object
+        # a pickle round trip is a deep copy several times faster than copy.deepcopy for the emulator. The closed
+        # trades (thousands after a long warm-up: most of the emulator's bytes) are left out of the copy: closed
+        # trades are never changed again, so the shadow gets a new list of the same records to append its own to
+        closed = emu.closed
+        emu.closed = []
+        try:
+            shadow = pickle.loads(pickle.dumps(emu, protocol=pickle.HIGHEST_PROTOCOL))  # noqa: S301 - our own object
+        finally:
+            emu.closed = closed
+        shadow.closed = list(closed)
         before = len(shadow.events)
         data = self.runner.data
         close = float(data.c[-1])

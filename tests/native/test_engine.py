@@ -111,6 +111,50 @@ def test_the_persisted_state_does_not_keep_order_events_or_equity_per_bar():
     assert emu.closedtrades == runner.runner.emu.closedtrades > 80
 
 
+
+PLOTTING = """//@version=6
+strategy("Plots", default_qty_type=strategy.fixed, default_qty_value=1)
+fast = ta.sma(close, 5)
+plot(fast, "fast")
+plot(ta.ema(close, 20), "slow")
+if ta.crossover(fast, ta.ema(close, 20))
+    strategy.entry("L", strategy.long)
+if ta.crossunder(fast, ta.ema(close, 20))
+    strategy.close("L")
+"""
+
+
+def test_the_persisted_state_keeps_no_plot_values():
+    bars = goog_bars_hourly(600)
+    runner, _ = _steps(PLOTTING, bars, 300)
+    restored = DeploymentRunner.from_state(compile_source(PLOTTING), SYMBOL, "60", {}, runner.get_state(),
+                                           runner.book_json())
+    plots = restored.runner.script.outputs.plots
+    assert set(plots) == {"fast", "slow"} and not any(plots.values())
+
+
+def test_a_runner_keeping_no_plots_trades_like_the_backtest():
+    """plot() arguments are still evaluated every bar: the ta.ema inside one keeps its state."""
+    bars = goog_bars_hourly(600)
+    runner, _ = _steps(PLOTTING, bars, 300)
+    backtest = run_backtest(compile_source(PLOTTING), bars, SYMBOL, timeframe="60")
+    live = runner.runner.result().trades
+    assert len(backtest.trades) > 3
+    assert [(t.entry_time, t.exit_time, t.entry_price, t.exit_price) for t in live] == \
+        [(t.entry_time, t.exit_time, t.entry_price, t.exit_price) for t in backtest.trades]
+
+
+def test_predicting_a_reversal_at_the_open_leaves_the_emulator_untouched():
+    bars = goog_bars_hourly(106)
+    runner, _ = _steps(REVERSING, bars, 100)  # the last bar (index 105) placed the short entry
+    emu = runner.runner.emu
+    closed, count = emu.closed, len(emu.closed)
+    assert count > 5
+    predicted = runner._predict_open_fills()
+    assert [(f["id"], f["side"], f["qty"]) for f in predicted] == [("S", "sell", 4.0)]
+    assert emu.closed is closed and len(emu.closed) == count and emu.position_size == 2.0
+
+
 def test_trimmed_runner_still_trades_like_the_backtest_after_a_state_round_trip():
     bars = goog_bars_hourly(900)
     runner = DeploymentRunner.start(compile_source(CROSS_STRATEGY), SYMBOL, "60", {}, bars.slice(0, 300))

@@ -73,6 +73,36 @@ def test_snapshot_restore_mid_run_gives_identical_final_trades(name: str) -> Non
     assert _trade_rows(resumed.result().trades) == _trade_rows(straight.result().trades)
 
 
+
+def test_state_written_with_a_deep_copied_script_state_still_resumes() -> None:
+    """States saved before get_state pickled the live script state (Script.snapshot(), a deep copy)."""
+    src = (CORPUS / "udt_linked_state.pine").read_text()
+    half = len(GOOG_BARS) // 2
+    straight = Runner(src, GOOG_SYMBOL, "D")
+    straight.warmup(GOOG_BARS)
+    first = Runner(src, GOOG_SYMBOL, "D")
+    first.warmup(GOOG_BARS.slice(0, half))
+    payload = pickle.loads(first.get_state())
+    payload["script"] = first.script.snapshot()
+    resumed = Runner.from_state(src, GOOG_SYMBOL, "D", None, pickle.dumps(payload))
+    resumed.warmup(GOOG_BARS.slice(half, len(GOOG_BARS)))
+    assert _trade_rows(resumed.result().trades) == _trade_rows(straight.result().trades)
+
+
+@pytest.mark.parametrize("name", ["closedtrades_stats.pine", "udt_linked_state.pine"])
+def test_runner_without_plot_history_trades_the_same_and_keeps_no_plot_values(name: str) -> None:
+    src = (CORPUS / name).read_text()
+    with_plots = Runner(src, GOOG_SYMBOL, "D")
+    with_plots.warmup(GOOG_BARS)
+    half = len(GOOG_BARS) // 2
+    without = Runner(src, GOOG_SYMBOL, "D", keep_plots=False)
+    without.warmup(GOOG_BARS.slice(0, half))
+    without = Runner.from_state(src, GOOG_SYMBOL, "D", None, without.get_state(), keep_plots=False)
+    without.warmup(GOOG_BARS.slice(half, len(GOOG_BARS)))
+    assert _trade_rows(without.result().trades) == _trade_rows(with_plots.result().trades)
+    assert any(len(v) for v in with_plots.script.outputs.plots.values())
+    assert not any(len(v) for v in without.script.outputs.plots.values())
+
 def test_step_returns_new_order_events_and_alerts() -> None:
     src = header("strategy") + (
         "if bar_index == 1\n    strategy.entry('L', strategy.long, alert_message='go long')\n"

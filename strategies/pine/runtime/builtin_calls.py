@@ -730,6 +730,12 @@ def _plot(script: Script, node: ir.BuiltinCall, env: _Env) -> Fn:
     else:
         src = script._expr(node.args[0], env) if node.args and node.args[0] is not None else _const(NA)
     fill_na = None if name in ("bgcolor", "barcolor", "fill") else NA
+    if not script.keep_plots:
+        def plot_unkept() -> Any:
+            src()
+            return NA
+
+        return plot_unkept
 
     def plot() -> Any:
         i = IX[0]

@@ -408,7 +408,9 @@ class Runner:
 
     def __init__(self, compiled: str | CompileResult, symbol: SymbolInfo, timeframe: str,
                  inputs: dict[str, Any] | None = None, *, initial_capital: float | None = None,
-                 limits: Limits | None = None) -> None:
+                 limits: Limits | None = None, keep_plots: bool = True) -> None:
+        """``keep_plots=False``: ``plot()`` values are not kept (``result()`` has empty plots); a live runner whose
+        state is saved on every bar would otherwise carry one value per bar and plot forever."""
         self.compiled = ensure_compiled(compiled)
         self.symbol = symbol
         self.timeframe = timeframe
@@ -420,7 +422,7 @@ class Runner:
         self.data = BarData(symbol.timezone or "Etc/UTC", tf.nominal_ms, _session_start_min(symbol))
         self.script = Script(self.compiled.program, inputs_specs=self.compiled.inputs, input_values=self.by_index,
                              symbol=symbol, timeframe=timeframe, bars=self.data, emulator=self.emu,
-                             vectorize=False, limits=limits)
+                             vectorize=False, limits=limits, keep_plots=keep_plots)
         d = self.data
         self._state_objects = [d.t, d.o, d.h, d.l, d.c, d.v, d.day_key, *d.cal.values(), self.emu, self.script.state]
         self._seen = [0, 0]  # events, alerts already returned
@@ -491,7 +493,10 @@ class Runner:
                                        self.data.v, self.data.day_key)],
             "cal": {k: list(v) for k, v in self.data.cal.items()},
             "emulator": self.emu,
-            "script": self.script.snapshot(),
+            # the live state list, not Script.snapshot()'s deep copy (which cost more than the pickling): pickling
+            # copies it anyway. The only objects it shares with the rest of the payload are the plot value lists
+            # (also in "outputs"), restored into the same lists either way; the format is unchanged.
+            "script": self.script.state,
             "outputs": self.script.outputs,
             "seen": list(self._seen),
         }
@@ -500,11 +505,12 @@ class Runner:
     @classmethod
     def from_state(cls, compiled: str | CompileResult, symbol: SymbolInfo, timeframe: str,
                    inputs: dict[str, Any] | None, state: bytes, *, initial_capital: float | None = None,
-                   limits: Limits | None = None) -> Runner:
+                   limits: Limits | None = None, keep_plots: bool = True) -> Runner:
         payload = pickle.loads(state)  # noqa: S301 - our own snapshot, produced by get_state
         if payload.get("version") != STATE_VERSION:
             raise ValueError("runner state was produced by an incompatible engine version")
-        runner = cls(compiled, symbol, timeframe, inputs, initial_capital=initial_capital, limits=limits)
+        runner = cls(compiled, symbol, timeframe, inputs, initial_capital=initial_capital, limits=limits,
+                     keep_plots=keep_plots)
         if payload["n_state"] != len(runner.script.state):
             raise ValueError("runner state does not match this program")
         d = runner.data
@@ -514,7 +520,8 @@ class Runner:
             d.cal[k][:] = saved
         runner.emu.__dict__.clear()
         runner.emu.__dict__.update(payload["emulator"].__dict__)
-        runner.script.restore(payload["script"])
+        # freshly unpickled and used once: no defensive copy
+        runner.script.restore(payload["script"], copy=False)
         outs = payload["outputs"]
         runner.script.outputs.alerts[:] = outs.alerts
         runner.script.outputs.logs[:] = outs.logs

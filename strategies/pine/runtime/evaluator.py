@@ -23,7 +23,7 @@ restored into a freshly compiled script of the same program (``Runner.get_state/
 
 from __future__ import annotations
 
-import copy
+import copy as _copy
 import math
 import time as _time
 from collections.abc import Callable
@@ -191,8 +191,10 @@ class Script:
         limits: Limits | None = None,
         context: str = "chart",
         security_capture: dict[int, list] | None = None,
+        keep_plots: bool = True,
     ) -> None:
         self.program = program
+        self.keep_plots = keep_plots  # False: plot() evaluates its arguments (their ta.* state) but keeps no values
         self.symbol = symbol
         self.tf: Timeframe = parse_timeframe(timeframe)
         self.tf_ms = self.tf.nominal_ms
@@ -1346,12 +1348,13 @@ class Script:
     # ------------------------------------------------------------------------------------ snapshots
     def snapshot(self) -> list:
         # one deepcopy of the whole list keeps objects shared between frames shared after restore
-        return copy.deepcopy(self.state)
+        return _copy.deepcopy(self.state)
 
-    def restore(self, snap: list) -> None:
+    def restore(self, snap: list, *, copy: bool = True) -> None:
+        """``copy=False``: ``snap`` is not used again by the caller (e.g. just unpickled) and is taken over."""
         if len(snap) != len(self.state):
             raise ValueError("snapshot does not match this program (state layout differs)")
-        fresh = copy.deepcopy(snap)
+        fresh = _copy.deepcopy(snap) if copy else snap
         for obj, saved in zip(self.state, fresh, strict=True):
             _restore(obj, saved)
 
