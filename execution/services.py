@@ -7,9 +7,11 @@ the account and the command index, so a retried or re-delivered job never places
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import datetime as dt
 import hashlib
 import logging
+from collections.abc import Iterator
 from dataclasses import asdict
 from decimal import Decimal
 from typing import Any
@@ -205,6 +207,21 @@ def _expire(record: SignalRecord) -> SignalRecord:
     return record
 
 
+_CALLER_RUNS_JOBS: contextvars.ContextVar[bool] = contextvars.ContextVar("caller_runs_jobs", default=False)
+
+
+@contextlib.contextmanager
+def jobs_run_by_caller() -> Iterator[None]:
+    """Signals dispatched inside this block do not queue their per-account jobs: the caller runs them itself
+    right after the commit (the native runner's step). Queued copies would only find the jobs done, at the cost
+    of a message each. Should the caller die in between, the jobs stay pending and housekeeping queues them."""
+    token = _CALLER_RUNS_JOBS.set(True)
+    try:
+        yield
+    finally:
+        _CALLER_RUNS_JOBS.reset(token)
+
+
 def dispatch_signal(record: SignalRecord) -> list[AccountExecution]:
     """Create one job per account route and enqueue them after commit (one account's failure is its own)."""
     routes = [route_from_json(r) for r in record.payload["routes"]]
@@ -223,7 +240,8 @@ def dispatch_signal(record: SignalRecord) -> list[AccountExecution]:
     audit(AuditEvent.Stage.DISPATCHED, signal=record, message=f"dispatched to {len(executions)} account(s)")
     schema = connection.schema_name
     pending = [e.pk for e in executions if e.status in (AccountExecution.Status.PENDING, AccountExecution.Status.RUNNING)]
-    transaction.on_commit(lambda: enqueue_executions(schema, pending))
+    if not _CALLER_RUNS_JOBS.get():
+        transaction.on_commit(lambda: enqueue_executions(schema, pending))
     return executions
 
 

@@ -1,13 +1,14 @@
 """Dramatiq actors of native deployments; thin wrappers around execution.native.services."""
 
+from execution.services import jobs_run_by_caller
 from fourpass.tasks import platform_actor, tenant_actor
 
 from . import services
 from .services import DISPATCH_RECHECK_MS
 
 # Runner steps have their own queue: a bar closing on many series at once enqueues a step per deployment, and the
-# execution jobs of their signals (on the default queue; a step runs them itself too, whichever thread is first)
-# must not wait in Redis behind the remaining steps. Each worker process consumes both queues; a lower priority
+# execution jobs of other signals (on the default queue; a step runs its own signal's jobs itself) must not wait in
+# Redis behind the remaining steps. Each worker process consumes both queues; a lower priority
 # (higher number) makes its threads take the execution jobs they fetched before the steps they fetched.
 QUEUE = "native"
 STEP_PRIORITY = 10
@@ -21,7 +22,8 @@ def start_deployment_job(deployment_id: int) -> None:
 @tenant_actor(actor_name="native.step_deployment", queue_name=QUEUE, priority=STEP_PRIORITY, max_retries=3,
               min_backoff=200, max_backoff=5_000, time_limit=600_000)
 def step_deployment_job(deployment_id: int, retry_if_busy: bool = True) -> None:
-    result = services.advance_deployment(deployment_id)
+    with jobs_run_by_caller():
+        result = services.advance_deployment(deployment_id)
     if result.signal_records:
         services.execute_now(result.signal_records)
     if result.locked and retry_if_busy:
@@ -35,7 +37,8 @@ def step_deployment_job(deployment_id: int, retry_if_busy: bool = True) -> None:
 @tenant_actor(actor_name="native.dispatch_deployment", queue_name=QUEUE, max_retries=0, time_limit=120_000)
 def dispatch_deployment_job(deployment_id: int, attempts_left: int = 400) -> None:
     """Hand waiting outbox rows to the execution core once the previous signal's orders are done."""
-    result = services.dispatch_pending(deployment_id, retry=False)
+    with jobs_run_by_caller():
+        result = services.dispatch_pending(deployment_id, retry=False)
     if result.signal_records:
         services.execute_now(result.signal_records)
     if result.waiting and attempts_left > 0:

@@ -590,7 +590,7 @@ def _outbox(deployment: Deployment, runner: DeploymentRunner, outcome, bar_time:
     commands = [c.to_json() for c in outcome.commands]
     skip_reason = ""
     stop_reason = ""
-    killed = _kill_switch_reason(deployment.owner_id)
+    killed = kill_switch_reason(deployment.owner_id)
     if killed:
         skip_reason = killed
     elif age > deployment.max_signal_age_bars and deployment.stale_policy == Deployment.StalePolicy.SKIP:
@@ -629,26 +629,6 @@ def _outbox(deployment: Deployment, runner: DeploymentRunner, outcome, bar_time:
         deployment.stopped_at = timezone.now()
         record_event(deployment, DeploymentEvent.Kind.LIMIT, f"stopped: {stop_reason}", bar_time=bar_time)
     return row
-
-
-def _kill_switch_reason(owner_id: int) -> str | None:
-    """``execution.risk.kill_switch_reason`` (same answers, read as fresh) in one plain statement: building the
-    ORM's two EXISTS subqueries costs ~2 ms of CPU, on every bar that produces orders."""
-    from accounts.models import Organization, User
-
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT u.kill_switch_engaged, EXISTS(SELECT 1 FROM {Organization._meta.db_table} o "  # noqa: S608
-            f"WHERE o.schema_name = %s AND o.kill_switch_engaged) FROM {User._meta.db_table} u WHERE u.id = %s",
-            [connection.schema_name, owner_id])
-        engaged = cursor.fetchone()
-    if engaged is None:
-        return "the owner no longer exists"
-    if engaged[0]:
-        return "kill switch engaged for the user"
-    if engaged[1]:
-        return "kill switch engaged for the organisation"
-    return None
 
 
 def _describe(command) -> str:
@@ -816,8 +796,8 @@ def execute_now(signal_record_ids: list[int]) -> int:
     """Carry out the per-account jobs of signals this thread has just handed over, here, instead of after a
     queue hop to an execution worker (an idle worker polls its queue with a back-off of up to a second).
 
-    The core has queued the same jobs; ``execute_account`` is re-runnable and locked per job, so whichever
-    thread comes first places the orders and the other finds the job done (or running) and returns."""
+    The step dispatched them inside ``jobs_run_by_caller`` (nothing queued); ``execute_account`` is re-runnable
+    and locked per job, so a job queued by housekeeping meanwhile finds it done (or running) and returns."""
     from execution.models import AccountExecution
 
     pending = AccountExecution.objects.filter(
@@ -828,8 +808,7 @@ def execute_now(signal_record_ids: list[int]) -> int:
         try:
             execution_services.execute_account(execution_id)
         except Exception:
-            # e.g. RetryLater. The queued copy of this job may already have come and gone (it finds the job
-            # locked by us and returns), so queue it again with the core's first back-off step.
+            # e.g. RetryLater: queue it with the core's first back-off step (nothing else queued it)
             logger.info("inline execution %s did not finish; queued again", execution_id, exc_info=True)
             _enqueue_execution_retry(connection.schema_name, execution_id)
             continue
