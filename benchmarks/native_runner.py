@@ -45,6 +45,9 @@ def _prepare() -> dict[str, str]:
     env = {"DATABASE_URL": url, "DRAMATIQ_NAMESPACE": f"fourpass-bench-{checkout}",
            "dramatiq_worker_timeout": os.environ.get("dramatiq_worker_timeout", "100"),
            "DJANGO_SETTINGS_MODULE": "fourpass.settings", "LOG_LEVEL": "WARNING"}
+    from benchmarks.production import PRODUCTION_SETTINGS
+
+    env.update(PRODUCTION_SETTINGS)
     os.environ.update(env)
     import psycopg
 

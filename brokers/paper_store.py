@@ -13,7 +13,6 @@ from contextlib import contextmanager
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import Q
 from django.utils import timezone
 from psycopg.types.json import Jsonb
 
@@ -42,7 +41,7 @@ from brokers.core.paper import (
 )
 from brokers.core.symbols import NormalizedSymbol, parse_symbol
 from brokers.models import BrokerAccount, PaperAccountState, PaperOrder
-from fourpass.sql import PUBLIC_SCHEMA, prepared_cursor, table
+from fourpass.sql import PUBLIC_SCHEMA, fetch_models, insert_models, prepared_cursor, table
 
 OPEN_STATUSES = [s.value for s in OrderStatus if not s.is_terminal]
 DEFAULT_PAPER_CASH = {"USD": "100000", "USDT": "100000", "TWD": "1000000"}
@@ -182,10 +181,10 @@ class DbPaperBroker(PaperBroker):
         known: dict[str, OrderResult] = {}
         if not with_open and not also:
             return state_row, known
-        wanted = Q(status__in=OPEN_STATUSES) if with_open else Q(pk__in=[])
-        if also:
-            wanted |= Q(client_order_id__in=also)
-        for row in PaperOrder.objects.filter(wanted, account_id=self.account.pk):
+        # read for every paper order: one prepared statement
+        where = "account_id = %s AND (client_order_id = ANY(%s)" + (" OR status = ANY(%s))" if with_open else ")")
+        params = [self.account.pk, list(also or []), *([OPEN_STATUSES] if with_open else [])]
+        for row in fetch_models(PaperOrder, connection.schema_name, where, params):
             result = _row_to_result(row)
             if not result.is_terminal:
                 state.orders[row.client_order_id] = result
@@ -224,8 +223,7 @@ class DbPaperBroker(PaperBroker):
             for r in orders
             if r.client_order_id in new
         ]
-        if created:
-            PaperOrder.objects.bulk_create(created)
+        insert_models(created, connection.schema_name)
         for result in orders:
             if result.client_order_id not in new:
                 PaperOrder.objects.filter(account_id=self.account.pk, client_order_id=result.client_order_id).update(

@@ -52,9 +52,14 @@ class BrokersAppProvider:
 
     @staticmethod
     def _account(account_id: int):
-        from brokers.models import BrokerAccount
+        from django.db import connection
 
-        account = BrokerAccount.objects.filter(pk=account_id).first()
+        from brokers.models import BrokerAccount
+        from fourpass.sql import fetch_models
+
+        # read before every order (one prepared statement rather than an ORM compile)
+        found = fetch_models(BrokerAccount, connection.schema_name, "id = %s", [account_id])
+        account = found[0] if found else None
         if account is None:
             raise AccountUnavailable(f"broker account {account_id} does not exist")
         if not account.enabled:

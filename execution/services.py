@@ -25,7 +25,7 @@ from brokers.core.base import BrokerService
 from brokers.core.errors import BrokerError, OrderNotFound, SymbolError
 from brokers.core.models import OrderRequest, OrderResult, OrderStatus, OrderType, Side
 from brokers.core.symbols import parse_tradingview
-from fourpass.sql import prepared_cursor, table
+from fourpass.sql import fetch_models, prepared_cursor, table
 
 from . import brokerage, live, risk
 from .models import AccountExecution, AuditEvent, Fill, Order, OrderEvent, SignalRecord
@@ -294,9 +294,12 @@ def execute_account(execution_id: int) -> AccountExecution | None:
 
 
 def _execute_locked(execution_id: int) -> AccountExecution | None:
-    execution = AccountExecution.objects.select_related("signal").filter(pk=execution_id).first()
+    schema = connection.schema_name
+    found = fetch_models(AccountExecution, schema, "id = %s", [execution_id])  # per job: prepared, not compiled
+    execution = found[0] if found else None
     if execution is None or execution.status in _FINISHED:
         return execution
+    execution.signal = fetch_models(SignalRecord, schema, "id = %s", [execution.signal_id])[0]
     execution.attempts += 1
     execution.status = AccountExecution.Status.RUNNING
     execution.updated_at = timezone.now()

@@ -35,3 +35,47 @@ def prepared_cursor() -> psycopg.Cursor:
     ``execute(..., prepare=True)`` a statement is parsed and planned once per connection."""
     connection.ensure_connection()
     return psycopg.Cursor(connection.connection)
+
+
+def _columns(model: type[Model]) -> list:
+    return list(model._meta.concrete_fields)
+
+
+def fetch_models(model: type[Model], schema: str, where: str, params: list | dict) -> list[Model]:
+    """Instances of `model` from a prepared ``SELECT <every column> ... WHERE <where>`` (the `where` text is
+    ours, values are parameters), decoded as the ORM would (jsonb arrives as text on Django's connection)."""
+    fields = _columns(model)
+    columns = ", ".join(f'"{field.column}"' for field in fields)
+    with prepared_cursor() as cursor:
+        cursor.execute(f"SELECT {columns} FROM {table(schema, model)} WHERE {where}", params,  # noqa: S608
+                       prepare=True)
+        rows = cursor.fetchall()
+    converters = [(index, field.from_db_value) for index, field in enumerate(fields) if hasattr(field, "from_db_value")]
+    instances = []
+    for row in rows:
+        values = list(row)
+        for index, convert in converters:
+            values[index] = convert(values[index], None, connection)
+        instances.append(model.from_db(connection.alias, [field.attname for field in fields], values))
+    return instances
+
+
+def insert_models(instances: list[Model], schema: str) -> None:
+    """INSERT the instances (all of one model) with one prepared statement and set their primary keys. Values go
+    through each field's ``get_db_prep_save``, as with ``bulk_create``; ``pre_save`` hooks (auto_now) are not
+    run, so the caller sets such fields."""
+    if not instances:
+        return
+    model = type(instances[0])
+    fields = [field for field in _columns(model) if not field.primary_key]
+    columns = ", ".join(f'"{field.column}"' for field in fields)
+    row = f"({', '.join(['%s'] * len(fields))})"
+    params = [field.get_db_prep_save(getattr(instance, field.attname), connection)
+              for instance in instances for field in fields]
+    with prepared_cursor() as cursor:
+        cursor.execute(f"INSERT INTO {table(schema, model)} ({columns}) "  # noqa: S608 (identifiers from Django)
+                       f"VALUES {', '.join([row] * len(instances))} RETURNING {model._meta.pk.column}", params,
+                       prepare=True)
+        for instance, (pk,) in zip(instances, cursor.fetchall(), strict=True):
+            instance.pk = pk
+            instance._state.adding = False

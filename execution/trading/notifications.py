@@ -17,6 +17,7 @@ from django.urls import NoReverseMatch, reverse
 from accounts.models import NotificationEvent, PushSubscription
 from accounts.push import PushMessage, notify
 from execution.models import Order, OrderEvent
+from fourpass.sql import PUBLIC_SCHEMA, prepared_cursor, table
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ def notify_order_state(order_id: int, state: str, owner_id: int | None = None) -
     """Push the outcome of `order_id` reaching `state` to the owner's devices. Returns devices queued.
 
     With `owner_id` known, an owner without any device costs one query (most users of a fan-out)."""
-    if owner_id is not None and not PushSubscription.objects.filter(user_id=owner_id).exists():
+    if owner_id is not None and not _has_devices(owner_id):
         return 0
     order = Order.objects.filter(pk=order_id).first()
     if order is None:
@@ -71,6 +72,14 @@ def notify_order_state(order_id: int, state: str, owner_id: int | None = None) -
         return 0
     event, message = built
     return notify(order.owner_id, event, message)
+
+
+def _has_devices(owner_id: int) -> bool:
+    """Asked for every fill: one prepared statement."""
+    with prepared_cursor() as cursor:
+        cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {table(PUBLIC_SCHEMA, PushSubscription)} "  # noqa: S608
+                       "WHERE user_id = %s)", [owner_id], prepare=True)
+        return cursor.fetchone()[0]
 
 
 @receiver(post_save, sender=OrderEvent, dispatch_uid="trading.push_on_order_outcome")
