@@ -299,7 +299,10 @@ def _execute_locked(execution_id: int) -> AccountExecution | None:
     execution = found[0] if found else None
     if execution is None or execution.status in _FINISHED:
         return execution
-    execution.signal = fetch_models(SignalRecord, schema, "id = %s", [execution.signal_id])[0]
+    # the job needs the signal's commands and hints, not the routes of every other account (the bulk of the
+    # payload in a large fan-out); this copy is read-only here (never saved back)
+    execution.signal = fetch_models(SignalRecord, schema, "id = %s", [execution.signal_id],
+                                    expressions={"payload": "payload - 'routes'"})[0]
     execution.attempts += 1
     execution.status = AccountExecution.Status.RUNNING
     execution.updated_at = timezone.now()

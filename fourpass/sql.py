@@ -41,11 +41,14 @@ def _columns(model: type[Model]) -> list:
     return list(model._meta.concrete_fields)
 
 
-def fetch_models(model: type[Model], schema: str, where: str, params: list | dict) -> list[Model]:
+def fetch_models(model: type[Model], schema: str, where: str, params: list | dict, *,
+                 expressions: dict[str, str] | None = None) -> list[Model]:
     """Instances of `model` from a prepared ``SELECT <every column> ... WHERE <where>`` (the `where` text is
-    ours, values are parameters), decoded as the ORM would (jsonb arrives as text on Django's connection)."""
+    ours, values are parameters), decoded as the ORM would (jsonb arrives as text on Django's connection).
+    `expressions` reads some fields through SQL of ours instead of as stored (e.g. a slimmer JSON)."""
     fields = _columns(model)
-    columns = ", ".join(f'"{field.column}"' for field in fields)
+    expressions = expressions or {}
+    columns = ", ".join(expressions.get(field.attname, f'"{field.column}"') for field in fields)
     with prepared_cursor() as cursor:
         cursor.execute(f"SELECT {columns} FROM {table(schema, model)} WHERE {where}", params,  # noqa: S608
                        prepare=True)
