@@ -23,11 +23,6 @@ def execute_account_job(execution_id: int) -> None:
     services.execute_account(execution_id)
 
 
-@tenant_actor(actor_name="execution.execute_accounts", max_retries=0, time_limit=300_000)
-def execute_accounts_job(execution_ids: list[int]) -> None:
-    services.execute_accounts(execution_ids)
-
-
 def _tenant_schemas() -> list[str]:
     from accounts.models import Organization
 

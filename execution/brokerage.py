@@ -80,12 +80,6 @@ class BrokersAppProvider:
         account = self._account(account_id)
         return self._as_linked(account), get_broker_service(account)
 
-    def in_process(self, account_ids: list[int]) -> set[int]:
-        """The accounts whose broker runs inside our own database (paper): an order costs no network wait."""
-        from brokers.models import BrokerAccount
-
-        return set(BrokerAccount.objects.filter(pk__in=account_ids, kind="paper").values_list("pk", flat=True))
-
     def owned_by(self, owner_id: int) -> list[LinkedAccount]:
         from brokers.models import BrokerAccount
 
@@ -114,12 +108,6 @@ def broker_for(account_id: int) -> BrokerService:
 
 def accounts_owned_by(owner_id: int) -> list[LinkedAccount]:
     return provider().owned_by(owner_id)
-
-
-def in_process_accounts(account_ids: list[int]) -> set[int]:
-    """Accounts whose orders need no network round trip (paper), when the provider can tell; else none."""
-    finder = getattr(provider(), "in_process", None)
-    return finder(account_ids) if finder is not None and account_ids else set()
 
 
 def open_account(account_id: int) -> tuple[LinkedAccount, BrokerService]:

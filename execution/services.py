@@ -239,50 +239,20 @@ def dispatch_signal(record: SignalRecord) -> list[AccountExecution]:
     SignalRecord.objects.filter(pk=record.pk).update(status=SignalRecord.Status.DISPATCHED)
     audit(AuditEvent.Stage.DISPATCHED, signal=record, message=f"dispatched to {len(executions)} account(s)")
     schema = connection.schema_name
-    pending = [e for e in executions if e.status in (AccountExecution.Status.PENDING, AccountExecution.Status.RUNNING)]
-    if not _CALLER_RUNS_JOBS.get() and pending:
-        local = brokerage.in_process_accounts([e.broker_account_id for e in pending])
-        ids = [e.pk for e in pending]
-        grouped = [e.pk for e in pending if e.broker_account_id in local]
-        transaction.on_commit(lambda: enqueue_executions(schema, ids, groupable=set(grouped)))
+    pending = [e.pk for e in executions if e.status in (AccountExecution.Status.PENDING, AccountExecution.Status.RUNNING)]
+    if not _CALLER_RUNS_JOBS.get():
+        transaction.on_commit(lambda: enqueue_executions(schema, pending))
     return executions
 
 
-# Jobs of in-process (paper) accounts go a few per message: each still runs, fails and retries on its own, but a
-# fan-out to 100 paper accounts pays the queue's per-message cost 10 times instead of 100. Jobs of real brokers
-# keep a message each, so one slow exchange never holds back another account's order.
-JOBS_PER_MESSAGE = 10
-
-
-def enqueue_executions(schema: str, execution_ids: list[int], *, groupable: set[int] | None = None) -> None:
-    from .actors import execute_account_job, execute_accounts_job
-
-    groupable = groupable or set()
-    grouped = [pk for pk in execution_ids if pk in groupable]
-    messages: list[tuple[Any, tuple]] = [
-        (execute_accounts_job, (schema, grouped[start:start + JOBS_PER_MESSAGE]))
-        for start in range(0, len(grouped), JOBS_PER_MESSAGE)
-    ]
-    messages += [(execute_account_job, (schema, pk)) for pk in execution_ids if pk not in groupable]
-    for actor, args in messages:
-        try:
-            actor.send(*args)
-        except Exception:  # Redis down: the sweeper re-enqueues pending jobs
-            logger.exception("could not enqueue execution(s) %s; the sweeper will retry", args[1])
-
-
-def execute_accounts(execution_ids: list[int]) -> None:
-    """Several jobs from one message, one after the other, each on its own: a job that must be retried (or
-    fails unexpectedly) is queued again alone, with the single-job actor's back-off and bounded attempts."""
+def enqueue_executions(schema: str, execution_ids: list[int]) -> None:
     from .actors import execute_account_job
 
     for execution_id in execution_ids:
         try:
-            execute_account(execution_id)
-        except Exception as error:
-            if not isinstance(error, RetryLater):
-                logger.exception("execution %s failed in a group; queued again on its own", execution_id)
-            execute_account_job.send_with_options(args=(connection.schema_name, execution_id), delay=500)
+            execute_account_job.send(schema, execution_id)
+        except Exception:  # Redis down: the sweeper re-enqueues pending jobs
+            logger.exception("could not enqueue execution %s; the sweeper will retry", execution_id)
 
 
 def _allocation_shares(record: SignalRecord, routes: list[AccountRoute]) -> dict[int, Decimal]:

@@ -257,24 +257,3 @@ def test_opening_an_order_twice_with_one_client_id_is_refused_and_leaves_the_tra
         services._open_order(execution, record, note="second", **fields)
     assert list(Order.objects.values_list("pk", flat=True)) == [first.pk]
     assert first.events.count() == 2
-
-
-def test_a_job_that_must_retry_in_a_group_is_queued_again_alone_and_the_others_finish(
-        schema, owner, make_account, retail_tenant):
-    from execution.actors import execute_account_job
-    from fourpass.tasks import broker
-
-    down = make_account(retail_tenant, owner)
-    healthy = make_account(retail_tenant, owner)
-    fake_broker.fail_next(schema, down, times=1000)
-    services.submit_signal(signal(owner, [down, healthy]))
-    broker.flush(execute_account_job.queue_name)
-    jobs = {job.broker_account_id: job for job in AccountExecution.objects.all()}
-    services.execute_accounts([jobs[down].pk, jobs[healthy].pk])
-    assert Order.objects.get(broker_account_id=healthy).state == Order.State.FILLED
-    jobs[down].refresh_from_db()
-    assert (jobs[down].status, jobs[down].attempts) == (AccountExecution.Status.RUNNING, 1)
-    # a delayed message waits in the queue's ".DQ" (delay queue) hash of messages
-    queued = broker.client.hvals(f"{broker.namespace}:{execute_account_job.queue_name}.DQ.msgs")
-    assert any(str(jobs[down].pk).encode() in m for m in queued), "the retry is queued (delayed) on its own"
-    broker.flush(execute_account_job.queue_name)
