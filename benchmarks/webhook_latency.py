@@ -180,8 +180,15 @@ def cpu_seconds(process: subprocess.Popen) -> float:
     import psutil
 
     root = psutil.Process(process.pid)
+    return _cpu_of([root, *root.children(recursive=True)])
+
+
+def _cpu_of(processes: list) -> float:
+    """User + system CPU seconds of these psutil processes (those gone meanwhile count for nothing)."""
+    import psutil
+
     total = 0.0
-    for member in [root, *root.children(recursive=True)]:
+    for member in processes:
         try:
             times = member.cpu_times()
             total += times.user + times.system
@@ -222,15 +229,7 @@ def postgres_cpu_seconds() -> float:
     """CPU time used so far by every PostgreSQL server process on this machine."""
     import psutil
 
-    total = 0.0
-    for process in psutil.process_iter(["name"]):
-        if (process.info["name"] or "").startswith("postgres"):
-            try:
-                times = process.cpu_times()
-                total += times.user + times.system
-            except psutil.NoSuchProcess:
-                pass
-    return total
+    return _cpu_of([p for p in psutil.process_iter(["name"]) if (p.info["name"] or "").startswith("postgres")])
 
 
 def post_many(port: int, token: str, bodies: list[str], latencies: list[float], statuses: list[int]) -> None:

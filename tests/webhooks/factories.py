@@ -1,5 +1,6 @@
 from decimal import Decimal
 
+from accounts.models import Plan
 from webhooks import services
 from webhooks.services import AccountLink
 
@@ -17,3 +18,11 @@ def link(account_id, **fields) -> AccountLink:
         if key in fields and fields[key] is not None:
             fields[key] = Decimal(str(fields[key]))
     return AccountLink(broker_account_id=account_id, **fields)
+
+
+BUY = {"action": "buy", "ticker": "BINANCE:BTCUSDT", "contracts": "0.01"}
+
+
+def pro_member(tenant, member_of):
+    """A member of `tenant` on the Pro plan (webhooks with several accounts)."""
+    return member_of(tenant, plan=Plan.objects.get(code=Plan.Code.PRO))

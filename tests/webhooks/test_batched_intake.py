@@ -4,24 +4,18 @@ import json
 
 import pytest
 
-from accounts.models import Plan
 from execution.models import AuditEvent
-from tests.webhooks.factories import make_binding
+from tests.webhooks.factories import BUY, make_binding, pro_member
 from webhooks import services
 from webhooks.models import Alert
 from webhooks.services import Delivery
 
 pytestmark = pytest.mark.django_db
-BUY = {"action": "buy", "ticker": "BINANCE:BTCUSDT", "contracts": "0.01"}
 
 
 @pytest.fixture
-def owner(retail_tenant, member_of):
-    return member_of(retail_tenant, plan=Plan.objects.get(code=Plan.Code.PRO))
-
-
-@pytest.fixture
-def two_bindings(retail_tenant, owner, make_account, in_schema):
+def two_bindings(retail_tenant, member_of, make_account, in_schema):
+    owner = pro_member(retail_tenant, member_of)
     with in_schema(retail_tenant.schema_name):
         account = make_account(retail_tenant, owner)
         first = make_binding(owner, [account], rate_limit_per_minute=2)
