@@ -158,6 +158,9 @@ def main() -> None:
 
     t_setup = time.perf_counter()
     series_list, ids, start, closes = _setup(args.deployments, args.warmup)
+    from benchmarks.production import vacuum_analyze
+
+    vacuum_analyze(env["DATABASE_URL"])
     print(f"set-up: {args.deployments} deployments warmed up on {args.warmup} bars in "
           f"{time.perf_counter() - t_setup:.1f}s")
     import execution.actors
