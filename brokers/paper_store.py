@@ -7,7 +7,6 @@ placing orders on the same paper account serialize instead of overwriting each o
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
@@ -194,22 +193,12 @@ class DbPaperBroker(PaperBroker):
     def _state_row(self, *, lock: bool) -> PaperAccountState:
         """The account's state row (created on first use), locked for the transaction when `lock`. A prepared
         statement: it is read for every paper order, and twice when the order needs the position first."""
-        states = table(connection.schema_name, PaperAccountState)
-        with prepared_cursor() as cursor:
-            cursor.execute(f"SELECT id, state, bar_cursors, updated_at FROM {states} "  # noqa: S608 (Django names)
-                           f"WHERE account_id = %s{' FOR UPDATE' if lock else ''}", [self.account.pk], prepare=True)
-            row = cursor.fetchone()
-        if row is None:
-            rows = PaperAccountState.objects.select_for_update() if lock else PaperAccountState.objects
-            return rows.get_or_create(account_id=self.account.pk, defaults={"state": initial_state()})[0]
-        row_id, state, bar_cursors, updated_at = row
-        # Django's connection hands jsonb over as text (its JSONField decodes it)
-        state = json.loads(state) if isinstance(state, str) else state
-        bar_cursors = json.loads(bar_cursors) if isinstance(bar_cursors, str) else bar_cursors
-        found = PaperAccountState(id=row_id, account_id=self.account.pk, state=state, bar_cursors=bar_cursors,
-                                  updated_at=updated_at)
-        found._state.adding = False
-        return found
+        found = fetch_models(PaperAccountState, connection.schema_name,
+                             f"account_id = %s{' FOR UPDATE' if lock else ''}", [self.account.pk])
+        if found:
+            return found[0]
+        rows = PaperAccountState.objects.select_for_update() if lock else PaperAccountState.objects
+        return rows.get_or_create(account_id=self.account.pk, defaults={"state": initial_state()})[0]
 
     def _save(self, state_row: PaperAccountState, orders: list[OrderResult], new: set[str]) -> None:
         state_row.state = self.engine.state.to_dict()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import datetime as dt
+import functools
 import hashlib
 import logging
 from collections.abc import Iterator
@@ -307,7 +308,7 @@ def _execute_locked(execution_id: int) -> AccountExecution | None:
     execution.status = AccountExecution.Status.RUNNING
     execution.updated_at = timezone.now()
     with prepared_cursor() as cursor:
-        cursor.execute(f"UPDATE {table(connection.schema_name, AccountExecution)} "  # noqa: S608
+        cursor.execute(f"UPDATE {table(schema, AccountExecution)} "  # noqa: S608
                        "SET attempts = %s, status = %s, updated_at = %s WHERE id = %s",
                        [execution.attempts, execution.status, execution.updated_at, execution.pk], prepare=True)
     record = execution.signal
@@ -453,9 +454,9 @@ def _open_order(execution: AccountExecution, record: SignalRecord, *, note: str,
     steps = [("", Order.State.NEW, note), (Order.State.NEW, Order.State.SUBMITTED, "sent to the broker")]
     values = [field.get_db_prep_save(getattr(order, field.attname), connection) for field in _ORDER_FIELDS]
     (order.pk, event_ids), = _write(_open_order_sql(connection.schema_name), values, order, steps, now,
-                                    response=None, first_audits=[sized] if sized else [])
+                                    response_json=None, first_audits=[sized] if sized else [])
     order._state.adding = False
-    _events_recorded(order, steps, event_ids, now, response=None)
+    _events_recorded(order, steps, event_ids, now, response_json=None)
     return order
 
 
@@ -633,6 +634,7 @@ def _advance(order: Order, targets: list[tuple[str, str]], *, response: Any = No
     the states entered."""
     fields = dict(fields or {})
     fills = list(fills or [])
+    response_json = _jsonable(response)
     for _attempt in range(2):
         previous, path, state = order.state, [], order.state
         for target, message in targets:
@@ -651,13 +653,13 @@ def _advance(order: Order, targets: list[tuple[str, str]], *, response: Any = No
         values = [Order._meta.get_field(name).get_db_prep_save(changes[name], connection) for name in names]
         sql = _advance_sql(connection.schema_name, tuple(names), guarded=bool(path))
         params = [*values, order.pk, *([previous] if path else []), *_fill_arrays(order, fills)]
-        rows = _write(sql, params, order, path, now, response=response)
+        rows = _write(sql, params, order, path, now, response_json=response_json)
         fills = []  # booked, whatever became of the update
         if rows:
             for name, value in fields.items():
                 setattr(order, name, value)
             order.state, order.last_error = state, error
-            _events_recorded(order, path, rows[0][1], now, response=response)
+            _events_recorded(order, path, rows[0][1], now, response_json=response_json)
             return [to for _f, to, _m in path]
         # someone else moved it: re-read and decide again from the fresh state
         order.refresh_from_db(fields=["state", "last_error"])
@@ -689,34 +691,29 @@ step_events AS (
     ORDER BY audit.n
 )
 SELECT subject.id, ARRAY(SELECT id FROM step_events ORDER BY id) FROM subject"""
-_SQL: dict[tuple, str] = {}
 
 
+@functools.cache
 def _open_order_sql(schema: str) -> str:
-    key = ("open", schema)
-    if key not in _SQL:
-        columns = ", ".join(f'"{field.column}"' for field in _ORDER_FIELDS)
-        _SQL[key] = (
-            f"WITH subject AS (INSERT INTO {table(schema, Order)} ({columns}) "  # noqa: S608 (identifiers from Django)
-            f"VALUES ({', '.join(['%s'] * len(_ORDER_FIELDS))}) RETURNING id),"
-            + _STEP_ROWS.format(events=table(schema, OrderEvent), audits=table(schema, AuditEvent))
-        )
-    return _SQL[key]
+    columns = ", ".join(f'"{field.column}"' for field in _ORDER_FIELDS)
+    return (
+        f"WITH subject AS (INSERT INTO {table(schema, Order)} ({columns}) "  # noqa: S608 (identifiers from Django)
+        f"VALUES ({', '.join(['%s'] * len(_ORDER_FIELDS))}) RETURNING id),"
+        + _STEP_ROWS.format(events=table(schema, OrderEvent), audits=table(schema, AuditEvent))
+    )
 
 
+@functools.cache
 def _advance_sql(schema: str, names: tuple[str, ...], *, guarded: bool) -> str:
-    key = ("advance", schema, names, guarded)
-    if key not in _SQL:
-        columns = ", ".join(f'"{Order._meta.get_field(name).column}" = %s' for name in names)
-        _SQL[key] = (
-            f"WITH subject AS (UPDATE {table(schema, Order)} SET {columns} "  # noqa: S608 (identifiers from Django)
-            f"WHERE id = %s{' AND state = %s' if guarded else ''} RETURNING id), "
-            f"booked AS (INSERT INTO {table(schema, Fill)} (order_id, fill_id, price, quantity, fee, fee_currency, "
-            "filled_at) SELECT %s, * FROM unnest(%s::varchar[], %s::numeric[], %s::numeric[], %s::numeric[], "
-            "%s::varchar[], %s::timestamptz[]) ON CONFLICT DO NOTHING),"
-            + _STEP_ROWS.format(events=table(schema, OrderEvent), audits=table(schema, AuditEvent))
-        )
-    return _SQL[key]
+    columns = ", ".join(f'"{Order._meta.get_field(name).column}" = %s' for name in names)
+    return (
+        f"WITH subject AS (UPDATE {table(schema, Order)} SET {columns} "  # noqa: S608 (identifiers from Django)
+        f"WHERE id = %s{' AND state = %s' if guarded else ''} RETURNING id), "
+        f"booked AS (INSERT INTO {table(schema, Fill)} (order_id, fill_id, price, quantity, fee, fee_currency, "
+        "filled_at) SELECT %s, * FROM unnest(%s::varchar[], %s::numeric[], %s::numeric[], %s::numeric[], "
+        "%s::varchar[], %s::timestamptz[]) ON CONFLICT DO NOTHING),"
+        + _STEP_ROWS.format(events=table(schema, OrderEvent), audits=table(schema, AuditEvent))
+    )
 
 
 def _fill_arrays(order: Order, fills: list[Fill]) -> list[Any]:
@@ -725,10 +722,10 @@ def _fill_arrays(order: Order, fills: list[Fill]) -> list[Any]:
 
 
 def _write(sql: str, params: list[Any], order: Order, steps: list[tuple[str, str, str]], now: dt.datetime, *,
-           response: Any, first_audits: list[AuditEvent] | None = None) -> list[tuple]:
+           response_json: Any, first_audits: list[AuditEvent] | None = None) -> list[tuple]:
     """Run an order statement with the step rows appended: each step's OrderEvent, and the audit rows (the
-    caller's first ones, then one per step except the order's creation, which the caller audits as sized)."""
-    response_json = _jsonable(response)
+    caller's first ones, then one per step except the order's creation, which the caller audits as sized).
+    `response_json`: the broker's response as ``_jsonable`` made it, stored with every step."""
     audits = [(a.stage, a.message, a.data) for a in first_audits or []]
     audits += [(after, (message or f"{before} → {after}")[:500], response_json)
                for before, after, message in steps if before]
@@ -751,10 +748,9 @@ def _write(sql: str, params: list[Any], order: Order, steps: list[tuple[str, str
 
 
 def _events_recorded(order: Order, steps: list[tuple[str, str, str]], event_ids: list[int], now: dt.datetime, *,
-                     response: Any) -> None:
+                     response_json: Any) -> None:
     """post_save for each written OrderEvent, as if saved one by one, so receivers (Web Push on fills) see every
     state change whichever way it was written."""
-    response_json = _jsonable(response)
     for event_id, (before, after, message) in zip(event_ids, steps, strict=True):
         event = OrderEvent(pk=event_id, order=order, from_state=before, to_state=after, message=message[:500],
                            broker_response=response_json, at=now)
@@ -778,7 +774,7 @@ def _signal_ids(order: Order) -> tuple[int | None, int | None]:
 
 def apply_result(order: Order, result: OrderResult, *, message: str = "", new_row: bool = False) -> Order:
     """Bring our order in line with what the broker reported: ids, fills, state (stepwise, all recorded), in
-    one transaction."""
+    one statement (``_advance``)."""
     response = result_as_json(result)
     fields: dict[str, Any] = {}
     if result.broker_order_id and order.broker_order_id != result.broker_order_id:

@@ -11,23 +11,24 @@ from __future__ import annotations
 import re
 
 import psycopg
+from django.conf import settings
 from django.db import connection
 from django.db.models import Model
 
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
-PUBLIC_SCHEMA = "public"
+PUBLIC_SCHEMA = settings.PUBLIC_SCHEMA_NAME
+
+
+def is_schema_name(name: str) -> bool:
+    """A plain lower-case identifier (what tenant schema names are): safe to put in SQL text in quotes."""
+    return bool(_SCHEMA_NAME.fullmatch(name))
 
 
 def table(schema: str, model: type[Model]) -> str:
     """Schema-qualified table name. `schema` must be a plain identifier (tenant schema names are)."""
-    if not _SCHEMA_NAME.fullmatch(schema):
+    if not is_schema_name(schema):
         raise ValueError(f"not a schema name: {schema!r}")
     return f'"{schema}"."{model._meta.db_table}"'
-
-
-def tenant_table(model: type[Model]) -> str:
-    """The model's table in the schema the connection is set to (django-tenants)."""
-    return table(connection.schema_name, model)
 
 
 def prepared_cursor() -> psycopg.Cursor:

@@ -45,7 +45,7 @@ from execution.signals import (
     command_from_json,
     position_hint_from_json,
 )
-from fourpass.sql import prepared_cursor, table
+from fourpass.sql import is_schema_name, prepared_cursor, table
 
 from .models import Alert, BindingAccount, WebhookBinding
 from .parsing import AlertFormatError, ParsedAlert, parse_alert
@@ -342,7 +342,7 @@ def _over_rate_limits(gates: list[Gate]) -> list[bool]:
 
 @dataclass(frozen=True, slots=True)
 class Gate:
-    """What the door checks for one binding, read with one statement per alert (never cached, so disabling a
+    """What the door checks for one binding, read afresh for every batch of alerts (never cached, so disabling a
     binding, rotating its token or changing its passphrase takes effect with the next alert)."""
 
     schema: str
@@ -360,7 +360,6 @@ class Gate:
 
 _GATE_COLUMNS = ("owner_id", "token_hash", "enabled", "passphrase_hash", "ip_allowlist", "rate_limit_per_minute",
                  "dedupe_window_seconds", "max_signal_age_seconds", "max_exit_signal_age_seconds")
-_SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 # token hash -> (schema, binding id). A route never changes meaning (rotation makes a new hash), and the gate
 # re-checks the binding's current hash, so caching found routes is safe; unknown tokens are never cached.
 _routes: dict[str, tuple[str, int]] = {}
@@ -371,7 +370,7 @@ def _route(token_hash: str) -> tuple[str, int] | None:
     found = _routes.get(token_hash)
     if found is None:
         row = HookRoute.objects.filter(token_hash=token_hash).values_list("schema_name", "binding_id").first()
-        if row is None or not _SCHEMA_NAME.fullmatch(row[0]):
+        if row is None or not is_schema_name(row[0]):
             return None
         if len(_routes) >= _ROUTE_CACHE_SIZE:
             _routes.clear()
@@ -453,7 +452,9 @@ def ingest_alerts(deliveries: list[Delivery]) -> list[HookReply]:
         if isinstance(checked, HookReply):
             replies[index] = checked
         else:
-            valid.append(_ValidAlert(index, gate, delivery, *checked))
+            text, parsed = checked
+            valid.append(_ValidAlert(index, gate, delivery, text, parsed,
+                                     *_dedupe_key(gate.binding_id, parsed, text)))
     for alert, reply in _store_valid(valid):
         replies[alert.index] = reply
     return [dataclasses.replace(reply, schema_name=gate.schema) if gate is not None and reply.status != 503 else reply
@@ -526,6 +527,8 @@ class _ValidAlert:
     delivery: Delivery
     text: str
     parsed: ParsedAlert
+    key: str  # the idempotency key (explicit id, or body hash)
+    body_hash: str
 
 
 def _dedupe_key(binding_id: int, parsed: ParsedAlert, body: str) -> tuple[str, str]:
@@ -563,23 +566,22 @@ def _parsed_json(parsed: ParsedAlert) -> dict[str, Any]:
     return json.loads(json.dumps(signal_like, default=str))
 
 
-_STORE_SQL: dict[str, str] = {}
 # one advisory lock per (binding, key), taken in a fixed order so two batches cannot deadlock on each other
 _LOCK_KEYS_SQL = ("SELECT pg_advisory_xact_lock(7002, h) FROM (SELECT DISTINCT hashtext(k) AS h "
                   "FROM unnest(%s::text[]) AS k ORDER BY 1) AS ordered")
 
 
+@functools.cache
 def _store_sql(schema: str) -> str:
     """One statement for a batch of alerts of one schema (parameters are arrays, one element per alert): find an
     earlier alert with the same key, insert each alert as accepted/stale/duplicate, and its two audit steps
     (received, then the outcome). Run under the keys' advisory locks, so two identical alerts arriving together
     are decided one after the other. Ids are drawn first so each result row is matched to its alert."""
-    if schema not in _STORE_SQL:
-        status, stage = Alert.Status, AuditEvent.Stage
-        alerts = table(schema, Alert)
-        sequence = f"{schema}.{Alert._meta.db_table}_id_seq"
-        # identifiers come from fourpass.sql.table and Django, every value is a parameter
-        _STORE_SQL[schema] = f"""
+    status, stage = Alert.Status, AuditEvent.Stage
+    alerts = table(schema, Alert)
+    sequence = f"{schema}.{Alert._meta.db_table}_id_seq"
+    # identifiers come from fourpass.sql.table and Django, every value is a parameter
+    return f"""
 WITH input AS MATERIALIZED (
     SELECT nextval('{sequence}') AS id, x.*
     FROM unnest(%(binding)s::bigint[], %(key)s::text[], %(dedupe)s::boolean[], %(since)s::timestamptz[],
@@ -618,7 +620,6 @@ WITH input AS MATERIALIZED (
 )
 SELECT decided.ord, inserted.id, inserted.status, inserted.duplicate_of_id
 FROM inserted JOIN decided USING (id)"""  # noqa: S608
-    return _STORE_SQL[schema]
 
 
 _STORE_COLUMNS = ("binding", "key", "dedupe", "since", "body", "content_type", "source_ip", "stale", "body_hash",
@@ -635,9 +636,9 @@ def _store_valid(alerts: list[_ValidAlert]) -> list[tuple[_ValidAlert, HookReply
         later: list[_ValidAlert] = []
         seen: set[tuple[int, str]] = set()
         for alert in waiting:
-            key = (alert.gate.binding_id, _dedupe_key(alert.gate.binding_id, alert.parsed, alert.text)[0])
-            (later if key in seen else this_round).append(alert)
-            seen.add(key)
+            twin = (alert.gate.binding_id, alert.key)
+            (later if twin in seen else this_round).append(alert)
+            seen.add(twin)
         try:
             results.extend(_store_round(this_round))
         except Exception:
@@ -659,8 +660,7 @@ def _store_round(alerts: list[_ValidAlert]) -> list[tuple[_ValidAlert, HookReply
     stale_reasons: dict[int, str] = {}
     lock_keys: list[str] = []
     for alert in alerts:
-        gate, parsed = alert.gate, alert.parsed
-        key, body_hash = _dedupe_key(gate.binding_id, parsed, alert.text)
+        gate, parsed, key = alert.gate, alert.parsed, alert.key
         stale = _stale_reason(gate, parsed, now) or ""
         stale_reasons[alert.index] = stale
         # an explicit id is unique for ever; a body hash only within the binding's window (0 = no de-duplication)
@@ -669,7 +669,7 @@ def _store_round(alerts: list[_ValidAlert]) -> list[tuple[_ValidAlert, HookReply
         source_ip = alert.delivery.source_ip
         rows.setdefault(gate.schema, []).append((alert, (
             gate.binding_id, key, bool(parsed.explicit_id or gate.dedupe_window_seconds), since, redact(alert.text),
-            alert.delivery.content_type[:100], source_ip, stale[:500], body_hash, json.dumps(_parsed_json(parsed)),
+            alert.delivery.content_type[:100], source_ip, stale[:500], alert.body_hash, json.dumps(_parsed_json(parsed)),
             f"{parsed.format} alert from {source_ip or 'unknown'}"[:500], f"{len(parsed.commands)} command(s)",
         )))
         lock_keys.append(f"{gate.binding_id}:{key}")
