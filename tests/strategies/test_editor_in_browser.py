@@ -130,7 +130,10 @@ def test_the_editor_completes_pine_built_ins(running_app, browser):
     page.click("#editor .cm-content")
     page.keyboard.press("Control+End")
     page.keyboard.type("x = ta.em")
-    page.wait_for_selector(".cm-tooltip-autocomplete li:has-text('ta.ema')")
+    page.wait_for_selector(".cm-tooltip-autocomplete li[aria-selected]:has-text('ta.ema')")
+    # CodeMirror ignores Enter for 75 ms (interactionDelay) after the list opens or
+    # changes, so a list refreshed by the last keystroke would take a newline instead.
+    page.wait_for_timeout(300)
     page.keyboard.press("Enter")
     assert page.evaluate("window.strategyEditor.getValue()").rstrip().endswith("x = ta.ema(")
     page.close()
