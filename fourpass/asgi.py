@@ -1,3 +1,4 @@
+import asyncio
 import gc
 import os
 
@@ -12,7 +13,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.urls import path  # noqa: E402
 
-from webhooks.hook_view import HookIntake  # noqa: E402
+from webhooks.hook_view import HookIntake, start_intake  # noqa: E402
 
 from .consumers import EventsConsumer  # noqa: E402
 
@@ -38,11 +39,24 @@ def _schema_for_host(host: str) -> str | None:
     return tenant.schema_name if tenant else None
 
 
+async def lifespan(scope, receive, send):
+    """Server start-up (uvicorn's lifespan protocol): the alert intake is warmed before the first request."""
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await asyncio.to_thread(start_intake)
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
 websocket_urlpatterns = [path("ws/events/", EventsConsumer.as_asgi())]
 
 application = ProtocolTypeRouter(
     {
         "http": HookIntake(django_asgi_app),
+        "lifespan": lifespan,
         "websocket": AllowedHostsOriginValidator(
             TenantFromHostMiddleware(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
         ),

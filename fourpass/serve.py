@@ -75,7 +75,7 @@ def server_command(fd: int, application: str = "fourpass.asgi:application", acce
     """One uvicorn process serving `application` on an inherited listening socket."""
     return [
         sys.executable, "-m", "uvicorn", "--fd", str(fd), "--loop", "uvloop", "--http", "httptools",
-        "--ws", "websockets-sansio", "--lifespan", "off", "--log-level", "warning",
+        "--ws", "websockets-sansio", "--lifespan", "on", "--log-level", "warning",
         # the sender's address is decided by webhooks.hook_view.source_ip (WEBHOOK_TRUSTED_PROXIES); uvicorn's own
         # X-Forwarded-For handling would trust any local process by default
         "--no-proxy-headers",

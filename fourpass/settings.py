@@ -114,6 +114,14 @@ DATABASES["default"].setdefault("TEST", {})["NAME"] = env.str(
 )
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# The hot paths' statements (fourpass.sql.prepared_cursor, execute(..., prepare=True)) are parsed and planned once
+# per connection. Django turns psycopg's preparation off unless this is set, which silently made prepare=True a
+# no-op. The ORM's own cursors bind client-side and are never prepared. Set DB_PREPARE_THRESHOLD to an empty
+# value behind a transaction-pooling PgBouncer, which cannot keep prepared statements.
+_prepare_threshold = env.str("DB_PREPARE_THRESHOLD", default="5")
+DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = (
+    int(_prepare_threshold) if _prepare_threshold else None
+)
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
 

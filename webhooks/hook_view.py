@@ -18,6 +18,7 @@ import json
 import logging
 import queue
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -66,9 +67,15 @@ class IntakeQueue:
     def __init__(self, threads: int) -> None:
         self._pending: queue.SimpleQueue = queue.SimpleQueue()
         self._followups: queue.SimpleQueue = queue.SimpleQueue()
+        self._warm = [threading.Event() for _ in range(threads)]
         for number in range(threads):
-            threading.Thread(target=self._store_forever, name=f"hook-intake-{number}", daemon=True).start()
+            threading.Thread(target=self._store_forever, args=(self._warm[number],), name=f"hook-intake-{number}",
+                             daemon=True).start()
         threading.Thread(target=self._follow_forever, name="hook-followup", daemon=True).start()
+
+    def wait_until_warm(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        return all(event.wait(max(0.0, deadline - time.monotonic())) for event in self._warm)
 
     def submit(self, delivery: services.Delivery) -> asyncio.Future:
         loop = asyncio.get_running_loop()
@@ -76,7 +83,13 @@ class IntakeQueue:
         self._pending.put((delivery, future, loop))
         return future
 
-    def _store_forever(self) -> None:
+    def _store_forever(self, warm: threading.Event) -> None:
+        try:
+            services.warm_up_intake()
+        except Exception:  # the first alerts pay for what is missing; nothing else depends on it
+            logger.warning("warming up the alert intake failed", exc_info=True)
+        finally:
+            warm.set()
         while True:
             batch = [self._pending.get()]
             while len(batch) < MAX_BATCH:
@@ -95,6 +108,10 @@ class IntakeQueue:
                 self._followups.put(accepted)
 
     def _follow_forever(self) -> None:
+        try:
+            services.warm_up_queueing()
+        except Exception:
+            logger.warning("warming up the queueing of stored alerts failed", exc_info=True)
         while True:
             stored = self._followups.get()
             while True:  # whatever else is waiting goes in the same messages
@@ -124,6 +141,14 @@ def _intake_queue(threads: int) -> IntakeQueue:
         if threads not in _queues:
             _queues[threads] = IntakeQueue(threads)
         return _queues[threads]
+
+
+def start_intake(timeout: float = 10.0) -> None:
+    """Start this process's intake threads and wait (up to `timeout`) until each has its connections open and
+    its statements prepared; the ASGI server calls it before taking requests (lifespan start-up)."""
+    threads = settings.WEBHOOK_INTAKE_THREADS
+    if threads and not _intake_queue(threads).wait_until_warm(timeout):
+        logger.warning("the alert intake was not warm after %.0f s; serving anyway", timeout)
 
 
 def _ingest_one(delivery: services.Delivery) -> services.HookReply:

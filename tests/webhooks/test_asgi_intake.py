@@ -98,3 +98,17 @@ def test_forwarded_for_is_ignored_unless_our_proxy_set_it(token, retail_tenant, 
     with in_schema(retail_tenant.schema_name):
         assert Alert.objects.get(pk=json.loads(body)["alert_id"]).source_ip == "203.0.113.5"
         assert Alert.objects.get(pk=json.loads(proxied)["alert_id"]).source_ip == "52.89.214.238"
+
+
+def test_the_asgi_app_completes_the_server_start_up():
+    from fourpass.asgi import application
+
+    async def start_and_stop() -> list[dict]:
+        communicator = ApplicationCommunicator(application, {"type": "lifespan", "asgi": {"version": "3.0"}})
+        await communicator.send_input({"type": "lifespan.startup"})
+        started = await communicator.receive_output(timeout=10)
+        await communicator.send_input({"type": "lifespan.shutdown"})
+        return [started, await communicator.receive_output(timeout=10)]
+
+    assert async_to_sync(start_and_stop)() == [{"type": "lifespan.startup.complete"},
+                                               {"type": "lifespan.shutdown.complete"}]
