@@ -9,6 +9,8 @@ schema-qualified: a prepared plan must not depend on the search_path of the mome
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from functools import cache
 
 import psycopg
 from django.conf import settings
@@ -92,3 +94,22 @@ def insert_models(instances: list[Model], schema: str) -> None:
         for instance, (pk,) in zip(instances, cursor.fetchall(), strict=True):
             instance.pk = pk
             instance._state.adding = False
+
+
+@cache
+def _update_sql(schema: str, model: type[Model], fields: tuple[str, ...]) -> str:
+    meta = model._meta
+    assignments = ", ".join(f'"{meta.get_field(name).column}" = %s' for name in fields)
+    return f"UPDATE {table(schema, model)} SET {assignments} WHERE {meta.pk.column} = %s"  # noqa: S608
+
+
+def update_model(instance: Model, schema: str, fields: Sequence[str]) -> None:
+    """``instance.save(update_fields=fields)`` as one prepared statement, without the ORM's query building. Values
+    go through each field's ``get_db_prep_save``; ``pre_save`` hooks (auto_now) are not run: the caller sets them."""
+    model = type(instance)
+    get_field = model._meta.get_field
+    params = [get_field(name).get_db_prep_save(getattr(instance, get_field(name).attname), connection)
+              for name in fields]
+    params.append(instance.pk)
+    with prepared_cursor() as cursor:
+        cursor.execute(_update_sql(schema, model, tuple(fields)), params, prepare=True)
