@@ -35,7 +35,7 @@ from backtests.marketdata.models import MarketSeries, OHLCVBar
 from brokers.core.symbols import parse_tradingview
 from execution import brokerage
 from execution import services as execution_services
-from execution.models import SignalRecord
+from execution.models import AccountExecution, SignalRecord
 from execution.risk import kill_switch_reason
 from execution.signals import (
     AccountRoute,
@@ -162,10 +162,17 @@ def on_signal_settled(deployment_id: int) -> DispatchResult:
     dispatch job's next poll."""
     # nothing waits in the usual case (each step hands its own row over): one cheap read instead of taking and
     # releasing the dispatcher's lock. A row committed after this read is handed over by the step that wrote it.
-    if not DeploymentSignal.objects.filter(deployment_id=deployment_id,
-                                           status=DeploymentSignal.Status.PENDING).exists():
-        return DispatchResult()
+    with prepared_cursor() as cursor:
+        cursor.execute(_pending_sql(connection.schema_name), [deployment_id, DeploymentSignal.Status.PENDING],
+                       prepare=True)
+        if cursor.fetchone() is None:
+            return DispatchResult()
     return dispatch_pending(deployment_id)
+
+
+@lru_cache(maxsize=64)
+def _pending_sql(schema: str) -> str:
+    return f"SELECT 1 FROM {table(schema, DeploymentSignal)} WHERE deployment_id = %s AND status = %s LIMIT 1"  # noqa: S608
 
 
 def record_event(deployment: Deployment, kind: str, message: str, *, data: Any = None, actor=None,
@@ -876,13 +883,12 @@ def execute_now(signal_record_ids: list[int]) -> int:
 
     The step dispatched them inside ``jobs_run_by_caller`` (nothing queued); ``execute_account`` is re-runnable
     and locked per job, so a job queued by housekeeping meanwhile finds it done (or running) and returns."""
-    from execution.models import AccountExecution
-
-    pending = AccountExecution.objects.filter(
-        signal_id__in=signal_record_ids, status=AccountExecution.Status.PENDING).order_by("pk").values_list(
-        "pk", flat=True)
+    with prepared_cursor() as cursor:
+        cursor.execute(_pending_executions_sql(connection.schema_name),
+                       [signal_record_ids, AccountExecution.Status.PENDING], prepare=True)
+        pending = [execution_id for (execution_id,) in cursor.fetchall()]
     ran = 0
-    for execution_id in list(pending):
+    for execution_id in pending:
         try:
             execution_services.execute_account(execution_id)
         except Exception:
@@ -892,6 +898,12 @@ def execute_now(signal_record_ids: list[int]) -> int:
             continue
         ran += 1
     return ran
+
+
+@lru_cache(maxsize=64)
+def _pending_executions_sql(schema: str) -> str:
+    return (f"SELECT id FROM {table(schema, AccountExecution)} WHERE signal_id = ANY(%s) AND status = %s "  # noqa: S608
+            "ORDER BY id")
 
 
 def _enqueue_execution_retry(schema: str, execution_id: int) -> None:
