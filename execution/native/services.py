@@ -136,17 +136,19 @@ def _from_ms(ms: int) -> dt.datetime:
     return dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC)
 
 
-def _runner_for(deployment: Deployment, state: bytes | None = None) -> DeploymentRunner:
+def _runner_for(deployment: Deployment, saved: tuple[bytes, bytes | None] | None = None) -> DeploymentRunner:
     """The deployment's runner at its last processed bar: the one in memory when current, else restored from
-    ``state`` (the saved state; read from the deployment when not given)."""
+    ``saved`` (the saved state and its base; read from the deployment when not given)."""
     key = (connection.schema_name, deployment.pk)
     cached = _RUNNERS.get(key)
     if cached is not None and cached.last_time_ms == _ms(deployment.last_bar_time):
         return cached
+    if saved is None:
+        base = deployment.state_base
+        saved = (bytes(deployment.state), None if base is None else bytes(base))
     runner = DeploymentRunner.from_state(
         compiled_for(deployment), selectors.symbol_info_for(deployment.series), deployment.timeframe,
-        deployment.inputs, bytes(deployment.state) if state is None else state, deployment.book,
-        initial_capital=deployment.initial_capital)
+        deployment.inputs, saved[0], deployment.book, initial_capital=deployment.initial_capital, base=saved[1])
     if len(_RUNNERS) >= _MAX_CACHED:
         _RUNNERS.pop(next(iter(_RUNNERS)))
     _RUNNERS[key] = runner
@@ -399,9 +401,12 @@ def _fail(deployment: Deployment, reason: str) -> Deployment:
     return deployment
 
 
-def _save_runner(deployment: Deployment, runner: DeploymentRunner) -> None:
+def _save_runner(deployment: Deployment, runner: DeploymentRunner) -> bool:
+    """Set the deployment's runner fields; True when ``state_base`` changed too (it is written only then)."""
     emu = runner.runner.emu
-    deployment.state = runner.get_state()
+    deployment.state, base = runner.get_delta()
+    if base is not None:
+        deployment.state_base = base
     deployment.book = runner.book_json()
     deployment.last_bar_time = _from_ms(runner.last_time_ms)
     deployment.bars_processed = runner.runner.bars_processed
@@ -410,6 +415,7 @@ def _save_runner(deployment: Deployment, runner: DeploymentRunner) -> None:
     deployment.net_profit = to_decimal(emu.netprofit)
     deployment.open_profit = to_decimal(emu.openprofit)
     deployment.closed_trades = int(emu.closedtrades)
+    return base is not None
 
 
 def _position_factor(route: AccountRoute) -> Decimal | None:
@@ -544,13 +550,13 @@ class _Locked:
     """The deployment row read under its lock at the start of a bar's transaction, with what the step needs."""
 
     deployment: Deployment
-    state: bytes | None  # None when the runner in memory is current (the saved state is not read then)
+    saved: tuple[bytes, bytes | None] | None  # state and base; None when the runner in memory is current (not read)
     unsettled: bool  # a signal of this deployment is still running in the execution core
     pending: bool  # an outbox row of this deployment is waiting to be handed over
     bars: list[tuple]  # the next stored bars (when asked for)
 
 
-_DEPLOYMENT_FIELDS = [f for f in Deployment._meta.concrete_fields if f.attname != "state"]
+_DEPLOYMENT_FIELDS = [f for f in Deployment._meta.concrete_fields if f.attname not in ("state", "state_base")]
 _SERIES_FIELDS = list(MarketSeries._meta.concrete_fields)
 
 
@@ -563,6 +569,7 @@ def _lock_sql(schema: str) -> str:
     return (
         f"SELECT {columns}, "  # noqa: S608 (identifiers from Django and fourpass.sql.table)
         "CASE WHEN d.last_bar_time IS NOT DISTINCT FROM %(cached)s THEN NULL ELSE d.state END, "
+        "CASE WHEN d.last_bar_time IS NOT DISTINCT FROM %(cached)s THEN NULL ELSE d.state_base END, "
         f"EXISTS (SELECT 1 FROM {table(schema, SignalRecord)} AS r WHERE r.deployment_id = d.id "
         "AND r.status <> ALL(%(settled)s)), "
         f"EXISTS (SELECT 1 FROM {table(schema, DeploymentSignal)} AS s WHERE s.deployment_id = d.id "
@@ -599,8 +606,9 @@ def _lock_deployment(deployment_id: int, bars: int) -> _Locked | None:
     m = n + len(_SERIES_FIELDS)
     deployment = _from_row(Deployment, _DEPLOYMENT_FIELDS, values[:n])
     deployment.series = _from_row(MarketSeries, _SERIES_FIELDS, values[n:m])
-    state, unsettled, pending, bar_rows = values[m:]
-    return _Locked(deployment, None if state is None else bytes(state), unsettled, pending,
+    state, base, unsettled, pending, bar_rows = values[m:]
+    saved = None if state is None else (bytes(state), None if base is None else bytes(base))
+    return _Locked(deployment, saved, unsettled, pending,
                    [(int(t), o, h, lo, c, v) for t, o, h, lo, c, v in bar_rows])
 
 
@@ -636,7 +644,7 @@ def _advance_one_atomic(deployment_id: int, batch: _Batch | None, result: Advanc
         batch.position += 1
         if deployment.last_bar_time is not None and bar[0] <= _ms(deployment.last_bar_time):
             return batch, None  # already processed (a concurrent catch-up got here first)
-        runner = _runner_for(deployment, locked.state)
+        runner = _runner_for(deployment, locked.saved)
         bar_time = _from_ms(bar[0])
         try:
             outcome = runner.step(bar)
@@ -655,12 +663,13 @@ def _advance_one_atomic(deployment_id: int, batch: _Batch | None, result: Advanc
         if outcome.commands:
             row = _outbox(deployment, runner, outcome, bar_time, age, result, events,
                           dispatch=not (locked.pending or locked.unsettled))
-        _save_runner(deployment, runner)
+        rebased = _save_runner(deployment, runner)
         deployment.updated_at = now
+        fields = (*_RUNNER_UPDATE, "state_base") if rebased else _RUNNER_UPDATE
         if deployment.status == status:
-            update_model(deployment, connection.schema_name, _RUNNER_UPDATE)
+            update_model(deployment, connection.schema_name, fields)
         else:  # a limit stopped it or the kill switch paused it: rare, through the ORM
-            deployment.save(update_fields=_OUTBOX_FIELDS)
+            deployment.save(update_fields=(*fields, *_STATUS_FIELDS))
         if events:
             _record_events(deployment, events)
         result.bars += 1
@@ -674,8 +683,8 @@ def _advance_one_atomic(deployment_id: int, batch: _Batch | None, result: Advanc
 _RUNNER_FIELDS = ("state", "book", "last_bar_time", "bars_processed", "strategy_position", "traded_position",
                   "net_profit", "open_profit", "closed_trades", "updated_at")
 _RUNNER_UPDATE = (*_RUNNER_FIELDS, "next_sequence")
-# ... and what the outbox may change besides (a limit stops the deployment; the kill switch pauses it itself)
-_OUTBOX_FIELDS = (*_RUNNER_UPDATE, "status", "status_reason", "stopped_at")
+# ... and what the outbox may change besides (a limit stops the deployment; the kill switch pauses it)
+_STATUS_FIELDS = ("status", "status_reason", "stopped_at")
 
 
 def _outbox(deployment: Deployment, runner: DeploymentRunner, outcome, bar_time: dt.datetime, age: int,
