@@ -9,6 +9,8 @@ schema-qualified: a prepared plan must not depend on the search_path of the mome
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from functools import cache
 
 import psycopg
 from django.conf import settings
@@ -31,11 +33,20 @@ def table(schema: str, model: type[Model]) -> str:
     return f'"{schema}"."{model._meta.db_table}"'
 
 
+# Django opens its psycopg connections with prepared statements off (prepare_threshold=None, for transaction-pooling
+# proxies, which this app does not use): ``prepare=True`` was then silently ignored and every statement parsed and
+# planned again. A threshold no statement reaches prepares exactly those executed with ``prepare=True``.
+_EXPLICIT_ONLY = 2**31 - 1
+
+
 def prepared_cursor() -> psycopg.Cursor:
     """A cursor on Django's connection (so inside its transactions) that binds parameters server-side; with
     ``execute(..., prepare=True)`` a statement is parsed and planned once per connection."""
     connection.ensure_connection()
-    return psycopg.Cursor(connection.connection)
+    raw = connection.connection
+    if raw.prepare_threshold is None:
+        raw.prepare_threshold = _EXPLICIT_ONLY
+    return psycopg.Cursor(raw)
 
 
 def _columns(model: type[Model]) -> list:
@@ -83,3 +94,22 @@ def insert_models(instances: list[Model], schema: str) -> None:
         for instance, (pk,) in zip(instances, cursor.fetchall(), strict=True):
             instance.pk = pk
             instance._state.adding = False
+
+
+@cache
+def _update_sql(schema: str, model: type[Model], fields: tuple[str, ...]) -> str:
+    meta = model._meta
+    assignments = ", ".join(f'"{meta.get_field(name).column}" = %s' for name in fields)
+    return f"UPDATE {table(schema, model)} SET {assignments} WHERE {meta.pk.column} = %s"  # noqa: S608
+
+
+def update_model(instance: Model, schema: str, fields: Sequence[str]) -> None:
+    """``instance.save(update_fields=fields)`` as one prepared statement, without the ORM's query building. Values
+    go through each field's ``get_db_prep_save``; ``pre_save`` hooks (auto_now) are not run: the caller sets them."""
+    model = type(instance)
+    get_field = model._meta.get_field
+    params = [get_field(name).get_db_prep_save(getattr(instance, get_field(name).attname), connection)
+              for name in fields]
+    params.append(instance.pk)
+    with prepared_cursor() as cursor:
+        cursor.execute(_update_sql(schema, model, tuple(fields)), params, prepare=True)

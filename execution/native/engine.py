@@ -92,10 +92,15 @@ class Book:
 class DeploymentRunner:
     """A ``Runner`` for one deployment, with the fill -> command conversion."""
 
-    def __init__(self, runner: Runner, book: Book) -> None:
+    # a new base snapshot once the delta would hold this many bars or closed trades more than the base
+    REBASE_BARS = 128
+    REBASE_TRADES = 64
+
+    def __init__(self, runner: Runner, book: Book, base: tuple[int, int] | None = None) -> None:
         self.runner = runner
         self.book = book
         self.tf_ms = parse_timeframe(runner.timeframe).nominal_ms
+        self.base = base  # (bars, closed trades) in the persisted base snapshot; None: there is none
 
     # -------------------------------------------------------------------------- creation / state
     @classmethod
@@ -115,18 +120,32 @@ class DeploymentRunner:
 
     @classmethod
     def from_state(cls, compiled: Any, symbol: SymbolInfo, timeframe: str, inputs: dict | None, state: bytes,
-                   book: dict, initial_capital: float | None = None) -> DeploymentRunner:
-        if state.startswith(_COMPRESSED):
-            state = zlib.decompress(state[len(_COMPRESSED):])
+                   book: dict, initial_capital: float | None = None, base: bytes | None = None) -> DeploymentRunner:
+        """From ``get_state`` (whole, or a delta with the ``take_base`` snapshot it was taken against)."""
+        state = _decompress(state)
+        base = None if base is None else _decompress(base)
         runner = Runner.from_state(compiled, symbol, timeframe, inputs, state, initial_capital=initial_capital,
-                                   keep_plots=False)
-        return cls(runner, Book(**book))
+                                   keep_plots=False, base=base)
+        return cls(runner, Book(**book), base=runner.restored_since)
 
     def get_state(self) -> bytes:
-        """The runner snapshot, zlib-compressed (fast level): it is written on every bar, and 4-5x fewer bytes
-        cost less to send and to store than PostgreSQL's own compression of the plain pickle (and less WAL).
-        ``from_state`` still reads plain snapshots written before."""
+        """The whole runner snapshot, zlib-compressed (fast level): 4-5x fewer bytes cost less to send and to
+        store than PostgreSQL's own compression of the plain pickle (and less WAL). ``from_state`` still reads
+        plain snapshots written before."""
         return _COMPRESSED + zlib.compress(self.runner.get_state(), 1)
+
+    def get_delta(self) -> tuple[bytes, bytes | None]:
+        """What a live deployment writes after every bar: the state without the bars and closed trades of the
+        base snapshot (a few KB, however long the history), and a new base snapshot when the delta has grown
+        past ``REBASE_BARS``/``REBASE_TRADES`` (None otherwise: the persisted base still holds). Rewriting the
+        whole history with every bar cost ~10 ms of CPU and ~190 KB per bar after a 5,000-bar warm-up."""
+        runner = self.runner
+        base = None
+        if self.base is None or len(runner.data.t) - self.base[0] > self.REBASE_BARS or \
+                len(runner.emu.closed) - self.base[1] > self.REBASE_TRADES:
+            self.base, raw = runner.get_base()
+            base = _COMPRESSED + zlib.compress(raw, 1)
+        return _COMPRESSED + zlib.compress(runner.get_state(since=self.base), 1), base
 
     def book_json(self) -> dict:
         return {"strategy_position": self.book.strategy_position, "traded_position": self.book.traded_position,
@@ -264,6 +283,10 @@ class DeploymentRunner:
             elif e.kind == "fill":
                 break  # only the opening market fills are certain; the rest depends on the real bar
         return fills
+
+
+def _decompress(state: bytes) -> bytes:
+    return zlib.decompress(state[len(_COMPRESSED):]) if state.startswith(_COMPRESSED) else state
 
 
 def _signed(side: str, qty: Any) -> float:

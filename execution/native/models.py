@@ -49,6 +49,9 @@ class Deployment(models.Model):
     initial_capital = models.FloatField(null=True, blank=True)
     # runner state: the Pine Runner snapshot and our position bookkeeping, persisted after every bar
     state = models.BinaryField(null=True, blank=True)
+    # the bars and closed trades up to some bar, which later bars never change: ``state`` is a delta on it (a few KB
+    # to write per bar instead of the whole history); rewritten every ~100 bars. Null: ``state`` is whole.
+    state_base = models.BinaryField(null=True, blank=True)
     book = models.JSONField(default=dict, blank=True)
     last_bar_time = models.DateTimeField(null=True, blank=True)
     bars_processed = models.PositiveIntegerField(default=0)

@@ -1,14 +1,15 @@
 """Native deployments: create, start (warm-up + reconciliation), advance bar by bar, dispatch, control.
 
-Flow of one bar (``advance_deployment``), under a per-deployment advisory lock (one step at a time):
+Flow of one bar (``advance_deployment``), one step at a time per deployment (the deployment row's lock):
 
 1. In ONE transaction: step the compiled strategy by the bar, write the runner state, the last processed bar
    time and an outbox row (``DeploymentSignal``) with the bar's broker commands. A crash before the commit
    loses nothing (the bar is simply processed again); a crash after it re-sends nothing (the state says the
-   bar is done).
-2. ``dispatch_pending`` hands pending outbox rows, in order, to the execution core (``submit_signal``), with
-   the idempotency key ``native:<deployment>:<bar time ms>``; the core derives client order ids from it, the
-   account and the command index, so a dispatch repeated after a crash never places a second order.
+   bar is done). When no earlier signal of the deployment is pending or still running (the usual case), the
+   row is handed to the execution core (``submit_signal``) in that same transaction and stored as dispatched.
+2. Otherwise ``dispatch_pending`` hands pending outbox rows over later, in order, once the earlier signals are
+   done. The idempotency key ``native:<deployment>:<bar time ms>``: the core derives client order ids from it,
+   the account and the command index, so a dispatch repeated after a crash never places a second order.
 
 Missed bars are processed in order; a signal more than ``max_signal_age_bars`` bars old when it is produced
 is skipped with the reason recorded (``stale_policy="skip"``, the default) or still traded (``"trade"``).
@@ -30,10 +31,11 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from accounts import services as account_services
+from backtests.marketdata.models import MarketSeries, OHLCVBar
 from brokers.core.symbols import parse_tradingview
 from execution import brokerage
 from execution import services as execution_services
-from execution.models import SignalRecord
+from execution.models import AccountExecution, SignalRecord
 from execution.risk import kill_switch_reason
 from execution.signals import (
     AccountRoute,
@@ -47,6 +49,7 @@ from execution.signals import (
     route_from_json,
 )
 from execution.sizing import Skip, resolve_symbol
+from fourpass.sql import PUBLIC_SCHEMA, insert_models, prepared_cursor, table, update_model
 from strategies.pine.compiler import CompileResult
 from strategies.pine.runtime.engine import ensure_compiled, resolve_inputs
 
@@ -133,14 +136,19 @@ def _from_ms(ms: int) -> dt.datetime:
     return dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC)
 
 
-def _runner_for(deployment: Deployment) -> DeploymentRunner:
+def _runner_for(deployment: Deployment, saved: tuple[bytes, bytes | None] | None = None) -> DeploymentRunner:
+    """The deployment's runner at its last processed bar: the one in memory when current, else restored from
+    ``saved`` (the saved state and its base; read from the deployment when not given)."""
     key = (connection.schema_name, deployment.pk)
     cached = _RUNNERS.get(key)
     if cached is not None and cached.last_time_ms == _ms(deployment.last_bar_time):
         return cached
+    if saved is None:
+        base = deployment.state_base
+        saved = (bytes(deployment.state), None if base is None else bytes(base))
     runner = DeploymentRunner.from_state(
         compiled_for(deployment), selectors.symbol_info_for(deployment.series), deployment.timeframe,
-        deployment.inputs, bytes(deployment.state), deployment.book, initial_capital=deployment.initial_capital)
+        deployment.inputs, saved[0], deployment.book, initial_capital=deployment.initial_capital, base=saved[1])
     if len(_RUNNERS) >= _MAX_CACHED:
         _RUNNERS.pop(next(iter(_RUNNERS)))
     _RUNNERS[key] = runner
@@ -156,10 +164,17 @@ def on_signal_settled(deployment_id: int) -> DispatchResult:
     dispatch job's next poll."""
     # nothing waits in the usual case (each step hands its own row over): one cheap read instead of taking and
     # releasing the dispatcher's lock. A row committed after this read is handed over by the step that wrote it.
-    if not DeploymentSignal.objects.filter(deployment_id=deployment_id,
-                                           status=DeploymentSignal.Status.PENDING).exists():
-        return DispatchResult()
+    with prepared_cursor() as cursor:
+        cursor.execute(_pending_sql(connection.schema_name), [deployment_id, DeploymentSignal.Status.PENDING],
+                       prepare=True)
+        if cursor.fetchone() is None:
+            return DispatchResult()
     return dispatch_pending(deployment_id)
+
+
+@lru_cache(maxsize=64)
+def _pending_sql(schema: str) -> str:
+    return f"SELECT 1 FROM {table(schema, DeploymentSignal)} WHERE deployment_id = %s AND status = %s LIMIT 1"  # noqa: S608
 
 
 def record_event(deployment: Deployment, kind: str, message: str, *, data: Any = None, actor=None,
@@ -172,8 +187,8 @@ def record_event(deployment: Deployment, kind: str, message: str, *, data: Any =
 
 
 def _record_events(deployment: Deployment, events: list[DeploymentEvent]) -> None:
-    """Several events of one bar in one INSERT."""
-    DeploymentEvent.objects.bulk_create(events)
+    """Several events of one bar in one prepared INSERT (their ``at`` set by the caller)."""
+    insert_models(events, connection.schema_name)
     schema = connection.schema_name
     for event in events:
         transaction.on_commit(lambda event=event: _push_event(schema, deployment, event))
@@ -241,7 +256,6 @@ def _route_json(route: AccountRoute) -> dict:
 def create_deployment(user, spec: DeploymentSpec, *, start: bool = True) -> Deployment:
     """Validate and create a deployment, then enqueue its start (warm-up). Raises DeploymentError,
     accounts.services.PlanLimitExceeded."""
-    from backtests.marketdata.models import MarketSeries
     from strategies.models import StrategyVersion
 
     version = StrategyVersion.objects.select_related("strategy").filter(pk=spec.strategy_version_id).first()
@@ -387,9 +401,12 @@ def _fail(deployment: Deployment, reason: str) -> Deployment:
     return deployment
 
 
-def _save_runner(deployment: Deployment, runner: DeploymentRunner) -> None:
+def _save_runner(deployment: Deployment, runner: DeploymentRunner) -> bool:
+    """Set the deployment's runner fields; True when ``state_base`` changed too (it is written only then)."""
     emu = runner.runner.emu
-    deployment.state = runner.get_state()
+    deployment.state, base = runner.get_delta()
+    if base is not None:
+        deployment.state_base = base
     deployment.book = runner.book_json()
     deployment.last_bar_time = _from_ms(runner.last_time_ms)
     deployment.bars_processed = runner.runner.bars_processed
@@ -398,6 +415,7 @@ def _save_runner(deployment: Deployment, runner: DeploymentRunner) -> None:
     deployment.net_profit = to_decimal(emu.netprofit)
     deployment.open_profit = to_decimal(emu.openprofit)
     deployment.closed_trades = int(emu.closedtrades)
+    return base is not None
 
 
 def _position_factor(route: AccountRoute) -> Decimal | None:
@@ -467,17 +485,17 @@ class AdvanceResult:
 
 
 def advance_deployment(deployment_id: int, *, max_bars: int | None = None) -> AdvanceResult:
-    """Process every stored bar after the deployment's last one, in order, one transaction per bar."""
+    """Process every stored bar after the deployment's last one, in order, one transaction per bar.
+
+    One step at a time per deployment: each bar's transaction locks the deployment row first (``SKIP LOCKED``: a
+    step that finds it locked returns ``locked`` instead of waiting), and a bar is processed only if it is after
+    the ``last_bar_time`` read under that lock."""
     result = AdvanceResult()
-    with _Lock(deployment_id) as held:
-        if not held:
-            result.locked = True
-            return result
-        try:
-            _advance_locked(deployment_id, result, max_bars)
-        except BaseException:
-            _RUNNERS.pop((connection.schema_name, deployment_id), None)
-            raise
+    try:
+        _advance_locked(deployment_id, result, max_bars)
+    except BaseException:
+        _RUNNERS.pop((connection.schema_name, deployment_id), None)
+        raise
     if result.dispatch_waiting:
         # a signal waits for the previous one's orders: look again, and schedule the dispatch job if it still waits
         dispatch_pending(deployment_id)
@@ -505,7 +523,11 @@ def _advance_locked(deployment_id: int, result: AdvanceResult, max_bars: int | N
         if row is None:
             continue
         _fault("persisted")
-        dispatched = _dispatch(deployment_id, retry=False, fresh=row)
+        if row.status == DeploymentSignal.Status.DISPATCHED:
+            _fault("dispatched")
+            continue
+        # an earlier signal was still pending or running: hand the rows over in order (or wait for it)
+        dispatched = _dispatch(deployment_id, retry=False)
         result.dispatch_waiting = dispatched.waiting
         result.signal_records += dispatched.signal_records
 
@@ -523,22 +545,95 @@ class _StepFailed(Exception):
     pass
 
 
+@dataclass
+class _Locked:
+    """The deployment row read under its lock at the start of a bar's transaction, with what the step needs."""
+
+    deployment: Deployment
+    saved: tuple[bytes, bytes | None] | None  # state and base; None when the runner in memory is current (not read)
+    unsettled: bool  # a signal of this deployment is still running in the execution core
+    pending: bool  # an outbox row of this deployment is waiting to be handed over
+    bars: list[tuple]  # the next stored bars (when asked for)
+
+
+_DEPLOYMENT_FIELDS = [f for f in Deployment._meta.concrete_fields if f.attname not in ("state", "state_base")]
+_SERIES_FIELDS = list(MarketSeries._meta.concrete_fields)
+
+
+@lru_cache(maxsize=64)
+def _lock_sql(schema: str) -> str:
+    """One prepared statement instead of five: lock the deployment row (skipping a locked one), read it with its
+    series, the saved runner state only when the caller's runner is not current, whether an earlier signal is
+    still pending/running (then this bar's signal waits), and the next stored bars."""
+    columns = ", ".join([f'd."{f.column}"' for f in _DEPLOYMENT_FIELDS] + [f'm."{f.column}"' for f in _SERIES_FIELDS])
+    return (
+        f"SELECT {columns}, "  # noqa: S608 (identifiers from Django and fourpass.sql.table)
+        "CASE WHEN d.last_bar_time IS NOT DISTINCT FROM %(cached)s THEN NULL ELSE d.state END, "
+        "CASE WHEN d.last_bar_time IS NOT DISTINCT FROM %(cached)s THEN NULL ELSE d.state_base END, "
+        f"EXISTS (SELECT 1 FROM {table(schema, SignalRecord)} AS r WHERE r.deployment_id = d.id "
+        "AND r.status <> ALL(%(settled)s)), "
+        f"EXISTS (SELECT 1 FROM {table(schema, DeploymentSignal)} AS s WHERE s.deployment_id = d.id "
+        "AND s.status = %(pending)s), "
+        "ARRAY(SELECT ARRAY[(extract(epoch FROM b.time) * 1000)::float8, b.open, b.high, b.low, b.close, b.volume] "
+        f"FROM {table(PUBLIC_SCHEMA, OHLCVBar)} AS b WHERE b.series_id = d.series_id "
+        "AND b.time > COALESCE(d.last_bar_time, '-infinity') ORDER BY b.time LIMIT %(bars)s) "
+        f"FROM {table(schema, Deployment)} AS d JOIN {table(PUBLIC_SCHEMA, MarketSeries)} AS m ON m.id = d.series_id "
+        "WHERE d.id = %(id)s FOR UPDATE OF d SKIP LOCKED"
+    )
+
+
+def _from_row(model, fields: list, values: list):
+    for index, field_ in enumerate(fields):
+        if hasattr(field_, "from_db_value"):
+            values[index] = field_.from_db_value(values[index], None, connection)
+    return model.from_db(connection.alias, [f.attname for f in fields], values)
+
+
+def _lock_deployment(deployment_id: int, bars: int) -> _Locked | None:
+    """The deployment row, locked, or None when another transaction holds it (or it is gone)."""
+    schema = connection.schema_name
+    cached = _RUNNERS.get((schema, deployment_id))
+    cached_time = None if cached is None or cached.last_time_ms is None else _from_ms(cached.last_time_ms)
+    with prepared_cursor() as cursor:
+        cursor.execute(_lock_sql(schema), {
+            "cached": cached_time, "settled": [SignalRecord.Status.DONE, SignalRecord.Status.REJECTED],
+            "pending": DeploymentSignal.Status.PENDING, "bars": bars, "id": deployment_id}, prepare=True)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = list(row)
+    n = len(_DEPLOYMENT_FIELDS)
+    m = n + len(_SERIES_FIELDS)
+    deployment = _from_row(Deployment, _DEPLOYMENT_FIELDS, values[:n])
+    deployment.series = _from_row(MarketSeries, _SERIES_FIELDS, values[n:m])
+    state, base, unsettled, pending, bar_rows = values[m:]
+    saved = None if state is None else (bytes(state), None if base is None else bytes(base))
+    return _Locked(deployment, saved, unsettled, pending,
+                   [(int(t), o, h, lo, c, v) for t, o, h, lo, c, v in bar_rows])
+
+
 def _advance_one_atomic(deployment_id: int, batch: _Batch | None, result: AdvanceResult
                         ) -> tuple[_Batch, DeploymentSignal | None] | None:
     """Process the next bar in one transaction. None when there is nothing (more) to do; otherwise the batch
-    and the outbox row to dispatch (None when the bar produced no pending row)."""
+    and the bar's outbox row (None when the bar produced none, or only a skipped one); the row is handed to the
+    execution core in the same transaction when nothing earlier is pending or running (status "dispatched")."""
     with transaction.atomic():
-        # of=self: lock the deployment row only, not the series rows other deployments share. The version (its
-        # source) is read only when the runner is not in memory (compiled_for).
-        deployment = Deployment.objects.select_for_update(of=("self",)).select_related("series").get(
-            pk=deployment_id)
+        need_bars = batch is None or batch.position >= len(batch.bars)
+        locked = _lock_deployment(deployment_id, BATCH if need_bars else 0)
+        if locked is None:
+            if Deployment.objects.filter(pk=deployment_id).exists():
+                result.locked = True  # another worker is stepping (or a control action holds the row)
+            return None
+        deployment = locked.deployment
         if deployment.status != Deployment.Status.RUNNING:
             return None
-        if batch is None or batch.position >= len(batch.bars):
+        if need_bars:
             # read under the row lock: no other step can move last_bar_time while we hold it
-            bars, total = selectors.bar_rows_after(deployment.series_id, deployment.last_bar_time, BATCH)
+            bars, total = locked.bars, len(locked.bars)
             if not bars:
                 return None
+            if total == BATCH:
+                total = selectors.bar_rows_after(deployment.series_id, deployment.last_bar_time, 1)[1]
             batch = _Batch(bars, total)
             if total > 1:
                 record_event(deployment, DeploymentEvent.Kind.CATCH_UP,
@@ -549,7 +644,7 @@ def _advance_one_atomic(deployment_id: int, batch: _Batch | None, result: Advanc
         batch.position += 1
         if deployment.last_bar_time is not None and bar[0] <= _ms(deployment.last_bar_time):
             return batch, None  # already processed (a concurrent catch-up got here first)
-        runner = _runner_for(deployment)
+        runner = _runner_for(deployment, locked.saved)
         bar_time = _from_ms(bar[0])
         try:
             outcome = runner.step(bar)
@@ -557,36 +652,46 @@ def _advance_one_atomic(deployment_id: int, batch: _Batch | None, result: Advanc
             _RUNNERS.pop((connection.schema_name, deployment_id), None)
             raise _StepFailed(f"runtime error on the bar of {bar_time:%Y-%m-%d %H:%M} UTC: {error}") from error
         _fault("stepped")
+        now = timezone.now()
         events = [DeploymentEvent(deployment=deployment, kind=DeploymentEvent.Kind.NOTE, message=note[:500],
-                                  bar_time=bar_time) for note in outcome.notes]
+                                  bar_time=bar_time, at=now) for note in outcome.notes]
         events += [DeploymentEvent(deployment=deployment, kind=DeploymentEvent.Kind.ALERT,
                                    message=str(alert.get("message", ""))[:500] or "alert()", data=alert,
-                                   bar_time=bar_time) for alert in outcome.alerts]
+                                   bar_time=bar_time, at=now) for alert in outcome.alerts]
+        row = None
+        status = deployment.status
+        if outcome.commands:
+            row = _outbox(deployment, runner, outcome, bar_time, age, result, events,
+                          dispatch=not (locked.pending or locked.unsettled))
+        rebased = _save_runner(deployment, runner)
+        deployment.updated_at = now
+        fields = (*_RUNNER_UPDATE, "state_base") if rebased else _RUNNER_UPDATE
+        if deployment.status == status:
+            update_model(deployment, connection.schema_name, fields)
+        else:  # a limit stopped it or the kill switch paused it: rare, through the ORM
+            deployment.save(update_fields=(*fields, *_STATUS_FIELDS))
         if events:
             _record_events(deployment, events)
-        row = None
-        fields = _RUNNER_FIELDS
-        if outcome.commands:
-            row = _outbox(deployment, runner, outcome, bar_time, age, result)
-            fields = _OUTBOX_FIELDS
-        _save_runner(deployment, runner)
-        deployment.save(update_fields=fields)
         result.bars += 1
         _push_status(deployment)
-    if row is not None and row.status != DeploymentSignal.Status.PENDING:
+    if row is not None and row.status == DeploymentSignal.Status.SKIPPED:
         row = None
     return batch, row
 
 
-# what a bar without broker commands changes on the deployment row (the state is the bulk of the UPDATE)
+# what a bar changes on the deployment row (the state is the bulk of the UPDATE)
 _RUNNER_FIELDS = ("state", "book", "last_bar_time", "bars_processed", "strategy_position", "traded_position",
                   "net_profit", "open_profit", "closed_trades", "updated_at")
-# ... and what the outbox may change besides (a limit stops the deployment; the kill switch pauses it itself)
-_OUTBOX_FIELDS = (*_RUNNER_FIELDS, "next_sequence", "status", "status_reason", "stopped_at")
+_RUNNER_UPDATE = (*_RUNNER_FIELDS, "next_sequence")
+# ... and what the outbox may change besides (a limit stops the deployment; the kill switch pauses it)
+_STATUS_FIELDS = ("status", "status_reason", "stopped_at")
 
 
 def _outbox(deployment: Deployment, runner: DeploymentRunner, outcome, bar_time: dt.datetime, age: int,
-            result: AdvanceResult) -> DeploymentSignal:
+            result: AdvanceResult, events: list[DeploymentEvent], *, dispatch: bool) -> DeploymentSignal:
+    """The bar's outbox row, inserted; with ``dispatch`` (nothing earlier waits or runs), handed to the execution
+    core first, in the same transaction: it is inserted as dispatched (or skipped on a position mismatch).
+    Appends the bar's events to ``events`` (inserted by the caller)."""
     commands = [c.to_json() for c in outcome.commands]
     skip_reason = ""
     stop_reason = ""
@@ -605,30 +710,60 @@ def _outbox(deployment: Deployment, runner: DeploymentRunner, outcome, bar_time:
             stop_reason = f"max orders per day {deployment.max_orders_per_day} reached ({sent_today} sent today)"
     sequence = deployment.next_sequence
     deployment.next_sequence += 1
-    row = DeploymentSignal.objects.create(
+    now = timezone.now()
+    row = DeploymentSignal(
         deployment=deployment, sequence=sequence, bar_time=bar_time,
         idempotency_key=f"native:{deployment.pk}:{_ms(bar_time)}", commands=commands,
         status=DeploymentSignal.Status.SKIPPED if (skip_reason or stop_reason) else DeploymentSignal.Status.PENDING,
-        reason=(skip_reason or stop_reason)[:500],
+        reason=(skip_reason or stop_reason)[:500], created_at=now,
     )
+    mismatch = None
+    if row.status == DeploymentSignal.Status.PENDING and dispatch:
+        mismatch = reconcile(deployment, Decimal(commands[0]["position_before"]), log=False)
+        if mismatch:
+            row.status = DeploymentSignal.Status.SKIPPED
+            row.reason = f"position mismatch: {mismatch}"[:500]
+        else:
+            record = execution_services.submit_signal(_signal_for(deployment, row))
+            row.status = DeploymentSignal.Status.DISPATCHED
+            row.signal_record_id = record.pk
+            row.dispatched_at = now
+            result.signal_records.append(record.pk)
+    insert_models([row], connection.schema_name)
     summary = ", ".join(_describe(c) for c in outcome.commands)
     if skip_reason or stop_reason:
         # the broker will not trade these: the traded position stays where it was before the bar
         runner.book.traded_position = float(outcome.commands[0].position_before)
         result.skipped += 1
-        record_event(deployment, DeploymentEvent.Kind.SKIPPED, f"not sent ({row.reason}): {summary}",
-                     bar_time=bar_time, data={"signal": row.pk})
+        events.append(DeploymentEvent(deployment=deployment, kind=DeploymentEvent.Kind.SKIPPED,
+                                      message=f"not sent ({row.reason}): {summary}"[:500], bar_time=bar_time,
+                                      data={"signal": row.pk}, at=now))
     else:
         result.signals += 1
-        record_event(deployment, DeploymentEvent.Kind.SIGNAL, summary, bar_time=bar_time, data={"signal": row.pk})
+        events.append(DeploymentEvent(deployment=deployment, kind=DeploymentEvent.Kind.SIGNAL, message=summary[:500],
+                                      bar_time=bar_time, data={"signal": row.pk}, at=now))
+    if mismatch:
+        events.append(DeploymentEvent(deployment=deployment, kind=DeploymentEvent.Kind.SKIPPED,
+                                      message=f"signal #{row.sequence} not sent: {row.reason}"[:500],
+                                      bar_time=bar_time, data={"signal": row.pk}, at=now))
+        _pause_in_step(deployment, row.reason, DeploymentEvent.Kind.MISMATCH, events, now)
     if killed:
-        _pause(deployment, killed, kind=DeploymentEvent.Kind.KILL_SWITCH)
+        _pause_in_step(deployment, killed, DeploymentEvent.Kind.KILL_SWITCH, events, now)
     if stop_reason:
         deployment.status = Deployment.Status.STOPPED
         deployment.status_reason = stop_reason[:500]
-        deployment.stopped_at = timezone.now()
-        record_event(deployment, DeploymentEvent.Kind.LIMIT, f"stopped: {stop_reason}", bar_time=bar_time)
+        deployment.stopped_at = now
+        events.append(DeploymentEvent(deployment=deployment, kind=DeploymentEvent.Kind.LIMIT,
+                                      message=f"stopped: {stop_reason}"[:500], bar_time=bar_time, at=now))
     return row
+
+
+def _pause_in_step(deployment: Deployment, reason: str, kind: str, events: list[DeploymentEvent],
+                   now: dt.datetime) -> None:
+    """``_pause`` for the step's own row: the caller saves the deployment and inserts the events."""
+    deployment.status = Deployment.Status.PAUSED
+    deployment.status_reason = reason[:500]
+    events.append(DeploymentEvent(deployment=deployment, kind=kind, message=f"paused: {reason}"[:500], at=now))
 
 
 def _describe(command) -> str:
@@ -693,42 +828,37 @@ def dispatch_pending(deployment_id: int, *, retry: bool = True) -> DispatchResul
     return _dispatch(deployment_id, retry=retry)
 
 
-def _dispatch(deployment_id: int, *, retry: bool, fresh: DeploymentSignal | None = None) -> DispatchResult:
-    """``fresh``: the outbox row the caller has just committed (with its deployment), under the step lock."""
+def _dispatch(deployment_id: int, *, retry: bool) -> DispatchResult:
     result = DispatchResult()
-    if fresh is None or not _dispatch_fresh(deployment_id, fresh, result):
-        with _Lock(deployment_id, LOCK_NAMESPACE + 1) as held:
-            if not held:  # another worker is dispatching this deployment; look again shortly
-                result.waiting = True
-            else:
-                _dispatch_locked(deployment_id, result, fresh)
+    with _Lock(deployment_id, LOCK_NAMESPACE + 1) as held:
+        if not held:  # another worker is dispatching this deployment; look again shortly
+            result.waiting = True
+        else:
+            _dispatch_locked(deployment_id, result)
     if result.waiting and retry:
         _enqueue_dispatch(connection.schema_name, deployment_id)
     return result
 
 
-def _dispatch_locked(deployment_id: int, result: DispatchResult, fresh: DeploymentSignal | None = None) -> None:
+def _dispatch_locked(deployment_id: int, result: DispatchResult) -> None:
     for row_id in DeploymentSignal.objects.filter(deployment_id=deployment_id, status=DeploymentSignal.Status.PENDING
                                                   ).order_by("sequence").values_list("pk", flat=True):
         with transaction.atomic():
             row = DeploymentSignal.objects.select_for_update().filter(pk=row_id).first()
             if row is None or row.status != DeploymentSignal.Status.PENDING:
                 continue  # skipped by a control action meanwhile
-            if fresh is not None and row.pk == fresh.pk:
-                deployment = fresh.deployment  # see _dispatch_fresh
-            else:
-                deployment = Deployment.objects.select_related("series").get(pk=deployment_id)
-                if deployment.status not in (Deployment.Status.RUNNING, Deployment.Status.STOPPED) or (
-                        deployment.status == Deployment.Status.STOPPED and not row.idempotency_key.startswith(
-                            f"native:{deployment.pk}:stop")):
-                    _skip_row(row, f"deployment is {deployment.status}")
-                    continue
-                killed = kill_switch_reason(deployment.owner_id)
-                if killed:
-                    _skip_row(row, killed)
-                    if deployment.status == Deployment.Status.RUNNING:
-                        _pause(deployment, killed, kind=DeploymentEvent.Kind.KILL_SWITCH)
-                    continue
+            deployment = Deployment.objects.select_related("series").get(pk=deployment_id)
+            if deployment.status not in (Deployment.Status.RUNNING, Deployment.Status.STOPPED) or (
+                    deployment.status == Deployment.Status.STOPPED and not row.idempotency_key.startswith(
+                        f"native:{deployment.pk}:stop")):
+                _skip_row(row, f"deployment is {deployment.status}")
+                continue
+            killed = kill_switch_reason(deployment.owner_id)
+            if killed:
+                _skip_row(row, killed)
+                if deployment.status == Deployment.Status.RUNNING:
+                    _pause(deployment, killed, kind=DeploymentEvent.Kind.KILL_SWITCH)
+                continue
             if not _previous_signals_settled(deployment):
                 result.waiting = True
                 break
@@ -737,42 +867,6 @@ def _dispatch_locked(deployment_id: int, result: DispatchResult, fresh: Deployme
             if result.sent == sent:
                 continue  # skipped: position mismatch
         _fault("dispatched")
-
-
-def _dispatch_fresh(deployment_id: int, fresh: DeploymentSignal, result: DispatchResult) -> bool:
-    """The common case right after a step: the row just committed is the only pending one. In one transaction:
-    the dispatcher's lock (transaction-scoped: no unlock round trip), then one plain statement that locks the
-    oldest pending row and tells whether earlier signals are still running (the ORM's version of it costs ~2 ms
-    of CPU to build). False when an older row is pending: the general loop hands them over in order."""
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [LOCK_NAMESPACE + 1, deployment_id])
-            if not cursor.fetchone()[0]:  # another worker is dispatching this deployment; look again shortly
-                result.waiting = True
-                return True
-            cursor.execute(_FRESH_ROW_SQL, [deployment_id, SignalRecord.Status.DONE, SignalRecord.Status.REJECTED,
-                                            deployment_id, DeploymentSignal.Status.PENDING])
-            found = cursor.fetchone()
-        if found is None:
-            return True  # skipped by a control action meanwhile
-        row_id, unsettled = found
-        if row_id != fresh.pk:
-            return False
-        if unsettled:
-            result.waiting = True
-            return True
-        # The step committed this row (still pending, as the statement above checked) and its deployment (status,
-        # positions, kill switch checked) a moment ago and still holds the step lock; pause/stop skip pending rows
-        # under the row lock we hold now, so the row's status covers them: no need to read either again.
-        _send_row(fresh.deployment, fresh, result)
-    _fault("dispatched")
-    return True
-
-
-_FRESH_ROW_SQL = (
-    f"SELECT s.id, EXISTS(SELECT 1 FROM {SignalRecord._meta.db_table} r WHERE r.deployment_id = %s "  # noqa: S608
-    f"AND r.status NOT IN (%s, %s)) FROM {DeploymentSignal._meta.db_table} s "
-    "WHERE s.deployment_id = %s AND s.status = %s ORDER BY s.sequence LIMIT 1 FOR UPDATE OF s")
 
 
 def _send_row(deployment: Deployment, row: DeploymentSignal, result: DispatchResult) -> None:
@@ -798,13 +892,12 @@ def execute_now(signal_record_ids: list[int]) -> int:
 
     The step dispatched them inside ``jobs_run_by_caller`` (nothing queued); ``execute_account`` is re-runnable
     and locked per job, so a job queued by housekeeping meanwhile finds it done (or running) and returns."""
-    from execution.models import AccountExecution
-
-    pending = AccountExecution.objects.filter(
-        signal_id__in=signal_record_ids, status=AccountExecution.Status.PENDING).order_by("pk").values_list(
-        "pk", flat=True)
+    with prepared_cursor() as cursor:
+        cursor.execute(_pending_executions_sql(connection.schema_name),
+                       [signal_record_ids, AccountExecution.Status.PENDING], prepare=True)
+        pending = [execution_id for (execution_id,) in cursor.fetchall()]
     ran = 0
-    for execution_id in list(pending):
+    for execution_id in pending:
         try:
             execution_services.execute_account(execution_id)
         except Exception:
@@ -814,6 +907,12 @@ def execute_now(signal_record_ids: list[int]) -> int:
             continue
         ran += 1
     return ran
+
+
+@lru_cache(maxsize=64)
+def _pending_executions_sql(schema: str) -> str:
+    return (f"SELECT id FROM {table(schema, AccountExecution)} WHERE signal_id = ANY(%s) AND status = %s "  # noqa: S608
+            "ORDER BY id")
 
 
 def _enqueue_execution_retry(schema: str, execution_id: int) -> None:

@@ -2,6 +2,8 @@
 
 from decimal import Decimal
 
+import pytest
+
 from execution.native.engine import DeploymentRunner
 from strategies.pine import compile_source
 from strategies.pine.runtime.broker import SymbolInfo
@@ -176,3 +178,55 @@ def test_a_plain_snapshot_written_before_compression_still_resumes():
     restored = DeploymentRunner.from_state(compile_source(REVERSING), SYMBOL, "60", {}, plain, runner.book_json())
     assert restored.last_time_ms == runner.last_time_ms
     assert len(runner.get_state()) * 2 < len(plain)  # what is persisted now
+
+
+def test_delta_states_on_a_base_snapshot_trade_like_the_backtest_across_restarts():
+    bars = goog_bars_hourly(900)
+    runner = DeploymentRunner.start(compile_source(CROSS_STRATEGY), SYMBOL, "60", {}, bars.slice(0, 300))
+    state, base = runner.get_delta()  # what start_deployment persists: a base, and a delta on it
+    assert base is not None
+    rebases = 0
+    for i in range(300, len(bars)):
+        if i % 37 == 0:  # a worker restart: resume from the persisted delta and base
+            runner = DeploymentRunner.from_state(compile_source(CROSS_STRATEGY), SYMBOL, "60", {}, state,
+                                                 runner.book_json(), base=base)
+        runner.step((int(bars.time_ms[i]), bars.open[i], bars.high[i], bars.low[i], bars.close[i], bars.volume[i]))
+        state, new_base = runner.get_delta()
+        if new_base is not None:
+            base, rebases = new_base, rebases + 1
+    assert rebases >= 4
+    backtest = run_backtest(compile_source(CROSS_STRATEGY), bars, SYMBOL, timeframe="60")
+    live = runner.runner.result().trades
+    assert [(t.entry_time, t.exit_time, t.qty, t.entry_price, t.exit_price) for t in live] == \
+        [(t.entry_time, t.exit_time, t.qty, t.entry_price, t.exit_price) for t in backtest.trades]
+
+
+def test_the_delta_written_per_bar_does_not_grow_with_the_history():
+    bars = goog_bars_hourly(2000)
+    runner, _ = _steps(REVERSING, bars, 1900)
+    state, base = runner.get_delta()
+    assert base is not None and len(state) * 10 < len(base)
+    whole = len(runner.get_state())
+    state, base = runner.get_delta()
+    assert base is None and len(state) * 10 < whole
+
+
+def test_a_whole_state_written_before_deltas_resumes_and_its_next_write_starts_a_base():
+    bars = goog_bars_hourly(200)
+    runner, _ = _steps(REVERSING, bars, 100)
+    restored = DeploymentRunner.from_state(compile_source(REVERSING), SYMBOL, "60", {}, runner.get_state(),
+                                           runner.book_json())
+    assert restored.base is None and restored.last_time_ms == runner.last_time_ms
+    state, base = restored.get_delta()
+    assert base is not None
+    again = DeploymentRunner.from_state(compile_source(REVERSING), SYMBOL, "60", {}, state, runner.book_json(),
+                                        base=base)
+    assert again.runner.emu.closedtrades == runner.runner.emu.closedtrades and again.base == restored.base
+
+
+def test_a_delta_state_without_its_base_is_refused():
+    bars = goog_bars_hourly(200)
+    runner, _ = _steps(REVERSING, bars, 100)
+    state, _base = runner.get_delta()
+    with pytest.raises(ValueError, match="base"):
+        DeploymentRunner.from_state(compile_source(REVERSING), SYMBOL, "60", {}, state, runner.book_json())

@@ -87,7 +87,8 @@ def test_a_worker_killed_mid_replay_loses_and_duplicates_nothing(monkeypatch):
             assert Order.objects.filter(execution__signal__deployment_id=deployment.pk).count() == \
                 len(expected_orders(deployment))
             runner = DeploymentRunner.from_state(compiled_for(deployment), symbol_info_for(deployment.series), "60",
-                                                 {}, bytes(deployment.state), deployment.book)
+                                                 {}, bytes(deployment.state), deployment.book,
+                                                 base=bytes(deployment.state_base))
             backtest = run_backtest(compiled_for(deployment), goog_bars_hourly(TOTAL),
                                     symbol_info_for(deployment.series), timeframe="60")
             assert [(t.entry_time, t.exit_time, t.qty) for t in runner.runner.result().trades] == \

@@ -426,6 +426,7 @@ class Runner:
         d = self.data
         self._state_objects = [d.t, d.o, d.h, d.l, d.c, d.v, d.day_key, *d.cal.values(), self.emu, self.script.state]
         self._seen = [0, 0]  # events, alerts already returned
+        self.restored_since: tuple[int, int] | None = None  # the ``since`` of the delta state restored from
 
     @property
     def bars_processed(self) -> int:
@@ -484,15 +485,23 @@ class Runner:
         bt = emu.finish()
         return _result(self.script, bt, self.effective, len(self.data))
 
-    def get_state(self) -> bytes:
+    def get_state(self, since: tuple[int, int] | None = None) -> bytes:
+        """The picklable snapshot. ``since=(bars, closed trades)``: a delta that leaves out the first that many bars
+        and closed trades, which ``get_base`` returned at that point (they never change again); ``from_state``
+        then needs that base."""
+        bars, closed_count = since or (0, 0)
+        emu = self.emu
+        closed = emu.closed
+        if closed_count:
+            emu.closed = closed[closed_count:]
+        d = self.data
         payload = {
             "version": STATE_VERSION,
             "engine_version": ENGINE_VERSION,
             "n_state": len(self.script.state),
-            "bars": [list(x) for x in (self.data.t, self.data.o, self.data.h, self.data.l, self.data.c,
-                                       self.data.v, self.data.day_key)],
-            "cal": {k: list(v) for k, v in self.data.cal.items()},
-            "emulator": self.emu,
+            "bars": [x[bars:] for x in (d.t, d.o, d.h, d.l, d.c, d.v, d.day_key)],
+            "cal": {k: v[bars:] for k, v in d.cal.items()},
+            "emulator": emu,
             # the live state list, not Script.snapshot()'s deep copy (which cost more than the pickling): pickling
             # copies it anyway. The only objects it shares with the rest of the payload are the plot value lists
             # (also in "outputs"), restored into the same lists either way; the format is unchanged.
@@ -500,26 +509,53 @@ class Runner:
             "outputs": self.script.outputs,
             "seen": list(self._seen),
         }
-        return pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
+        if since is not None:
+            payload["since"] = (bars, closed_count)
+        try:
+            return pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
+        finally:
+            emu.closed = closed
+
+    def get_base(self) -> tuple[tuple[int, int], bytes]:
+        """What no later bar changes: the bars so far and the closed trades, with their counts (``since`` for
+        ``get_state``). A live runner writes it now and then instead of rewriting it with every bar's state."""
+        d = self.data
+        closed = list(self.emu.closed)
+        payload = {"version": STATE_VERSION, "bars": [list(x) for x in (d.t, d.o, d.h, d.l, d.c, d.v, d.day_key)],
+                   "cal": {k: list(v) for k, v in d.cal.items()}, "closed": closed}
+        return (len(d.t), len(closed)), pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
 
     @classmethod
     def from_state(cls, compiled: str | CompileResult, symbol: SymbolInfo, timeframe: str,
                    inputs: dict[str, Any] | None, state: bytes, *, initial_capital: float | None = None,
-                   limits: Limits | None = None, keep_plots: bool = True) -> Runner:
+                   limits: Limits | None = None, keep_plots: bool = True, base: bytes | None = None) -> Runner:
+        """``base``: the ``get_base`` snapshot a delta state (``get_state(since=...)``) was taken against."""
         payload = pickle.loads(state)  # noqa: S301 - our own snapshot, produced by get_state
         if payload.get("version") != STATE_VERSION:
             raise ValueError("runner state was produced by an incompatible engine version")
+        since = payload.get("since")
+        prefix = None
+        if since is not None:
+            if base is None:
+                raise ValueError("runner state is a delta: its base snapshot is needed")
+            prefix = pickle.loads(base)  # noqa: S301 - our own snapshot, produced by get_base
+            if (len(prefix["bars"][0]), len(prefix["closed"])) != tuple(since):
+                raise ValueError("runner state does not match its base snapshot")
         runner = cls(compiled, symbol, timeframe, inputs, initial_capital=initial_capital, limits=limits,
                      keep_plots=keep_plots)
         if payload["n_state"] != len(runner.script.state):
             raise ValueError("runner state does not match this program")
         d = runner.data
-        for target, saved in zip((d.t, d.o, d.h, d.l, d.c, d.v, d.day_key), payload["bars"], strict=True):
-            target[:] = saved
+        targets = (d.t, d.o, d.h, d.l, d.c, d.v, d.day_key)
+        for index, (target, saved) in enumerate(zip(targets, payload["bars"], strict=True)):
+            target[:] = saved if prefix is None else prefix["bars"][index] + saved
         for k, saved in payload["cal"].items():
-            d.cal[k][:] = saved
+            d.cal[k][:] = saved if prefix is None else prefix["cal"][k] + saved
+        emulator = payload["emulator"]
+        if prefix is not None:
+            emulator.closed = prefix["closed"] + emulator.closed
         runner.emu.__dict__.clear()
-        runner.emu.__dict__.update(payload["emulator"].__dict__)
+        runner.emu.__dict__.update(emulator.__dict__)
         # freshly unpickled and used once: no defensive copy
         runner.script.restore(payload["script"], copy=False)
         outs = payload["outputs"]
@@ -529,6 +565,7 @@ class Runner:
             if title in runner.script.outputs.plots:
                 runner.script.outputs.plots[title][:] = vals
         runner._seen = list(payload["seen"])
+        runner.restored_since = None if since is None else tuple(since)
         return runner
 
 
