@@ -33,20 +33,12 @@ def table(schema: str, model: type[Model]) -> str:
     return f'"{schema}"."{model._meta.db_table}"'
 
 
-# Django opens its psycopg connections with prepared statements off (prepare_threshold=None, for transaction-pooling
-# proxies, which this app does not use): ``prepare=True`` was then silently ignored and every statement parsed and
-# planned again. A threshold no statement reaches prepares exactly those executed with ``prepare=True``.
-_EXPLICIT_ONLY = 2**31 - 1
-
-
 def prepared_cursor() -> psycopg.Cursor:
     """A cursor on Django's connection (so inside its transactions) that binds parameters server-side; with
-    ``execute(..., prepare=True)`` a statement is parsed and planned once per connection."""
+    ``execute(..., prepare=True)`` a statement is parsed and planned once per connection (the connections'
+    ``prepare_threshold`` option, set from the DB_PREPARE_THRESHOLD environment variable; without one nothing is prepared)."""
     connection.ensure_connection()
-    raw = connection.connection
-    if raw.prepare_threshold is None:
-        raw.prepare_threshold = _EXPLICIT_ONLY
-    return psycopg.Cursor(raw)
+    return psycopg.Cursor(connection.connection)
 
 
 def _columns(model: type[Model]) -> list:
