@@ -235,9 +235,9 @@ def _push(run: BacktestRun) -> None:
     if run.sweep_id:
         return  # sweep cells report through the sweep page
     try:
-        html = render_to_string("backtests/partials/run_status.html", {"run": run, "oob": True})
         push_to_user(connection.schema_name, run.owner_id, "backtest.progress",
-                     {"run": run.pk, "status": run.status, "done": run.bars_done, "total": run.bars_total}, html=html)
+                     {"run": run.pk, "status": run.status, "done": run.bars_done, "total": run.bars_total},
+                     html=lambda: render_to_string("backtests/partials/run_status.html", {"run": run, "oob": True}))
     except Exception:  # a dead channel layer must not fail the backtest itself
         logger.exception("could not push progress of run %s", run.pk)
 

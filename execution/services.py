@@ -863,10 +863,11 @@ def requeue_stuck_executions(older_than: dt.timedelta = dt.timedelta(seconds=60)
 def _push_order(order: Order, *, insert: bool = False) -> None:
     """Live update of open pages: a new row on the orders page, or the row replaced where it is shown."""
     try:
-        html = render_to_string("execution/partials/order_row.html", {"order": order, "oob": True, "insert": insert})
         live.push(connection.schema_name, order.owner_id, "order",
-                     {"id": order.pk, "state": order.state, "client_order_id": order.client_order_id,
-                      "filled_quantity": str(order.filled_quantity)}, html=html)
+                  {"id": order.pk, "state": order.state, "client_order_id": order.client_order_id,
+                   "filled_quantity": str(order.filled_quantity)},
+                  html=lambda: render_to_string("execution/partials/order_row.html",
+                                                {"order": order, "oob": True, "insert": insert}))
     except Exception:  # live updates are best effort; the database is the record
         logger.warning("push of order %s failed", order.pk, exc_info=True)
 

@@ -1,8 +1,13 @@
+import asyncio
+import contextlib
 import json
+import logging
 
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from .realtime import user_group
+from .realtime import WATCH_RENEW_S, mark_watched, user_group
+
+logger = logging.getLogger(__name__)
 
 
 class EventsConsumer(AsyncWebsocketConsumer):
@@ -16,9 +21,26 @@ class EventsConsumer(AsyncWebsocketConsumer):
             return
         self.group = user_group(schema_name, user.pk)
         await self.channel_layer.group_add(self.group, self.channel_name)
+        await self._mark_watched()
+        self.renewal = asyncio.create_task(self._keep_watching())
         await self.accept()
 
+    async def _mark_watched(self) -> None:
+        try:
+            await mark_watched(self.group)
+        except Exception:  # Redis trouble: pushes are then sent regardless (realtime.is_watched)
+            logger.warning("could not mark %s as watched", self.group, exc_info=True)
+
+    async def _keep_watching(self) -> None:
+        while True:
+            await asyncio.sleep(WATCH_RENEW_S)
+            await self._mark_watched()
+
     async def disconnect(self, code):
+        if hasattr(self, "renewal"):
+            self.renewal.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.renewal
         if hasattr(self, "group"):
             await self.channel_layer.group_discard(self.group, self.channel_name)
 

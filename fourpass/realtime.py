@@ -5,6 +5,10 @@ event loop and Redis connections each time and block the caller until Redis answ
 whole workers under load. Instead one daemon thread per process owns one event loop (and the channel
 layer's connections) and sends queued messages in order; callers hand over the message and go on.
 A page missing one update is acceptable: the database is the record, pages re-read it.
+
+Most events happen while their user has no page open (an alert at 3 a.m.). Each open page's websocket marks its
+user as watched in Redis (renewed while it stays open), and a push to a user nobody watches is dropped before its
+HTML fragment is rendered: rendering was about 1 ms of CPU per order step, a sixth of an account job.
 """
 
 from __future__ import annotations
@@ -13,16 +17,38 @@ import asyncio
 import logging
 import os
 import threading
+from collections.abc import Callable
 
 from channels.layers import get_channel_layer
+from django.core.cache import cache
 
 logger = logging.getLogger(__name__)
 
 SEND_TIMEOUT_S = 10.0
+# an open page renews its mark every WATCH_RENEW_S; a page gone without a goodbye stops counting after WATCH_TTL_S
+WATCH_TTL_S = 120
+WATCH_RENEW_S = 45
 
 
 def user_group(schema_name: str, user_id: int) -> str:
     return f"events.{schema_name}.{user_id}"
+
+
+def _watch_key(group: str) -> str:
+    return f"watching:{group}"
+
+
+async def mark_watched(group: str) -> None:
+    """An open page of this group's user (called by its websocket on connect, then every WATCH_RENEW_S)."""
+    await cache.aset(_watch_key(group), 1, WATCH_TTL_S)
+
+
+def is_watched(schema_name: str, user_id: int) -> bool:
+    """Has the user a page open (in the last WATCH_TTL_S)? When Redis cannot tell, assume so."""
+    try:
+        return cache.get(_watch_key(user_group(schema_name, user_id))) is not None
+    except Exception:
+        return True
 
 
 class _Pusher:
@@ -66,7 +92,11 @@ def _pusher() -> _Pusher:
         return _pushers[pid]
 
 
-def push_to_user(schema_name: str, user_id: int, event: str, data: dict | None = None, html: str = "") -> None:
-    """Send an event to every open page of one user. `html` (optional) is an htmx out-of-band fragment."""
-    message = {"type": "app.event", "event": event, "data": data or {}, "html": html}
+def push_to_user(schema_name: str, user_id: int, event: str, data: dict | None = None,
+                 html: str | Callable[[], str] = "") -> None:
+    """Send an event to every open page of one user; nothing when no page is open. `html` (optional) is an htmx
+    out-of-band fragment, or a function rendering it, called only when some page will receive it."""
+    if not is_watched(schema_name, user_id):
+        return
+    message = {"type": "app.event", "event": event, "data": data or {}, "html": html() if callable(html) else html}
     _pusher().submit(user_group(schema_name, user_id), message)

@@ -815,10 +815,12 @@ def process_alerts(alert_ids: list[int]) -> None:
 def push_alert(alert: Alert, *, owner_id: int | None = None) -> None:
     """Insert the alert's row at the top of the owner's open alert logs."""
     try:
-        row = render_to_string("webhooks/partials/alert_row.html", {"alert": alert})
-        html = f'<tbody hx-swap-oob="afterbegin:#alert-rows">{row}</tbody>'
+        def html() -> str:
+            row = render_to_string("webhooks/partials/alert_row.html", {"alert": alert})
+            return f'<tbody hx-swap-oob="afterbegin:#alert-rows">{row}</tbody>'
+
         live.push(connection.schema_name, owner_id or alert.binding.owner_id, "alert",
-                     {"id": alert.pk, "status": alert.status}, html=html)
+                  {"id": alert.pk, "status": alert.status}, html=html)
     except Exception:  # best effort: the database is the record
         logger.warning("push of alert %s failed", alert.pk, exc_info=True)
 

@@ -198,9 +198,9 @@ def _push_event(schema: str, deployment: Deployment, event: DeploymentEvent) -> 
     try:
         from fourpass.realtime import push_to_user
 
-        html = render_to_string("native/partials/event_row.html", {"event": event, "oob": True})
         push_to_user(schema, deployment.owner_id, "deployment_event",
-                     {"deployment": deployment.pk, "kind": event.kind, "message": event.message}, html=html)
+                     {"deployment": deployment.pk, "kind": event.kind, "message": event.message},
+                     html=lambda: render_to_string("native/partials/event_row.html", {"event": event, "oob": True}))
     except Exception:  # live updates are best effort; the database is the record
         logger.debug("push of deployment event %s failed", event.pk, exc_info=True)
 
@@ -212,7 +212,9 @@ def _push_status(deployment: Deployment) -> None:
         try:
             from fourpass.realtime import push_to_user
 
-            html = render_to_string("native/partials/deployment_card.html", {"d": deployment, "oob": True})
+            def html() -> str:
+                return render_to_string("native/partials/deployment_card.html", {"d": deployment, "oob": True})
+
             push_to_user(schema, deployment.owner_id, "deployment",
                          {"id": deployment.pk, "status": deployment.status,
                           "last_bar_time": deployment.last_bar_time.isoformat() if deployment.last_bar_time else None,

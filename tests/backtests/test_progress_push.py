@@ -8,7 +8,7 @@ from channels.layers import get_channel_layer
 
 from backtests import services
 from backtests.models import RunStatus
-from fourpass.realtime import user_group
+from fourpass.realtime import mark_watched, user_group
 
 from .factories import strategy_version
 
@@ -21,6 +21,7 @@ def test_a_running_backtest_pushes_progress_fragments_to_the_owners_pages(eurusd
     layer = get_channel_layer()
     channel = async_to_sync(layer.new_channel)()
     async_to_sync(layer.group_add)(user_group("retail", trader.pk), channel)
+    async_to_sync(mark_watched)(user_group("retail", trader.pk))  # what the page's websocket does on connect
 
     services.execute_run(run.pk)
 
