@@ -38,6 +38,12 @@ def _warm_up() -> None:
         get_resolver(urlconf).reverse_dict  # noqa: B018 (building it imports every view)
     for name in ("execution/partials/order_row.html", "webhooks/partials/alert_row.html"):
         get_template(name)
+    # the Pine compiler's first program costs ~40 ms (parser set-up, runtime imports), paid otherwise by the first
+    # bar of the native deployments after a worker start, while every other step waits for the interpreter lock
+    from strategies.pine.runtime.engine import ensure_compiled
+
+    ensure_compiled('//@version=6\nstrategy("warm-up")\nif close > open\n    strategy.entry("L", strategy.long)\n',
+                    "warm-up.pine")
     # all of that lives as long as the process: out of the collector's reach, a full collection no longer walks
     # it (88 ms for a loaded Django process here, a stall in the middle of whatever jobs are running)
     gc.freeze()
