@@ -67,13 +67,15 @@ def test_a_position_inherited_from_the_warm_up_is_never_traded():
     assert commands[-1].position_before == Decimal(1)
 
 
+def _trade_rows(trades) -> list[tuple]:
+    return [(t.entry_time, t.exit_time, t.qty, t.entry_price, t.exit_price) for t in trades]
+
+
 def test_stepping_history_bar_by_bar_gives_the_backtest_trades():
     bars = goog_bars_hourly(900)
     runner, _ = _steps(CROSS_STRATEGY, bars, 300)
     backtest = run_backtest(compile_source(CROSS_STRATEGY), bars, SYMBOL, timeframe="60")
-    live = runner.runner.result().trades
-    assert [(t.entry_time, t.exit_time, t.qty, t.entry_price, t.exit_price) for t in live] == \
-        [(t.entry_time, t.exit_time, t.qty, t.entry_price, t.exit_price) for t in backtest.trades]
+    assert _trade_rows(runner.runner.result().trades) == _trade_rows(backtest.trades)
 
 
 def test_the_traded_position_follows_the_strategy_once_it_started_flat():
@@ -166,9 +168,7 @@ def test_trimmed_runner_still_trades_like_the_backtest_after_a_state_round_trip(
                                                  runner.book_json())
         runner.step((int(bars.time_ms[i]), bars.open[i], bars.high[i], bars.low[i], bars.close[i], bars.volume[i]))
     backtest = run_backtest(compile_source(CROSS_STRATEGY), bars, SYMBOL, timeframe="60")
-    live = runner.runner.result().trades
-    assert [(t.entry_time, t.exit_time, t.qty, t.entry_price, t.exit_price) for t in live] == \
-        [(t.entry_time, t.exit_time, t.qty, t.entry_price, t.exit_price) for t in backtest.trades]
+    assert _trade_rows(runner.runner.result().trades) == _trade_rows(backtest.trades)
 
 
 def test_a_plain_snapshot_written_before_compression_still_resumes():
@@ -196,9 +196,7 @@ def test_delta_states_on_a_base_snapshot_trade_like_the_backtest_across_restarts
             base, rebases = new_base, rebases + 1
     assert rebases >= 4
     backtest = run_backtest(compile_source(CROSS_STRATEGY), bars, SYMBOL, timeframe="60")
-    live = runner.runner.result().trades
-    assert [(t.entry_time, t.exit_time, t.qty, t.entry_price, t.exit_price) for t in live] == \
-        [(t.entry_time, t.exit_time, t.qty, t.entry_price, t.exit_price) for t in backtest.trades]
+    assert _trade_rows(runner.runner.result().trades) == _trade_rows(backtest.trades)
 
 
 def test_the_delta_written_per_bar_does_not_grow_with_the_history():
