@@ -27,6 +27,34 @@ for app_config in apps.get_app_configs():
             raise
 
 
+_WARM_UP_PINE = """//@version=6
+strategy("warm-up", overlay = true)
+fast = ta.sma(close, 3)
+slow = ta.sma(close, 8)
+if ta.crossover(fast, slow) and bar_index > 8 and strategy.position_size == 0
+    strategy.entry("L", strategy.long)
+if ta.crossunder(fast, slow)
+    strategy.close("L")
+plot(fast)
+"""
+
+
+def _warm_up_pine() -> None:
+    """Compile and run a small strategy: the compiler's set-up and the runtime's lazily imported modules cost the
+    first native step after a worker start ~40 ms and ~25 ms (more where Python cannot cache bytecode), paid
+    while every other step of that bar waited for the interpreter lock."""
+    import numpy as np
+
+    from strategies.pine.runtime.broker import SymbolInfo
+    from strategies.pine.runtime.engine import Bars, ensure_compiled, run_backtest
+
+    closes = 100 + 5 * np.sin(np.arange(60) / 4)
+    hour_ms = 3_600_000
+    bars = Bars(time_ms=np.arange(60) * hour_ms + 1_700_000_000_000 // hour_ms * hour_ms, open=closes, high=closes + 1,
+                low=closes - 1, close=closes, volume=np.ones(60))
+    run_backtest(ensure_compiled(_WARM_UP_PINE, "warm-up.pine"), bars, SymbolInfo(), timeframe="60")
+
+
 def _warm_up() -> None:
     """Import the URL configuration and the live-update templates now: the first job would otherwise pay for it
     (over a second, importing every view, ccxt and pandas) in the middle of an order fan-out."""
@@ -38,12 +66,7 @@ def _warm_up() -> None:
         get_resolver(urlconf).reverse_dict  # noqa: B018 (building it imports every view)
     for name in ("execution/partials/order_row.html", "webhooks/partials/alert_row.html"):
         get_template(name)
-    # the Pine compiler's first program costs ~40 ms (parser set-up, runtime imports), paid otherwise by the first
-    # bar of the native deployments after a worker start, while every other step waits for the interpreter lock
-    from strategies.pine.runtime.engine import ensure_compiled
-
-    ensure_compiled('//@version=6\nstrategy("warm-up")\nif close > open\n    strategy.entry("L", strategy.long)\n',
-                    "warm-up.pine")
+    _warm_up_pine()
     # all of that lives as long as the process: out of the collector's reach, a full collection no longer walks
     # it (88 ms for a loaded Django process here, a stall in the middle of whatever jobs are running)
     gc.freeze()
