@@ -2,6 +2,7 @@
 
 import gc
 import importlib
+import logging
 import os
 
 import django
@@ -72,4 +73,19 @@ def _warm_up() -> None:
     gc.freeze()
 
 
+def _restore_runners() -> None:
+    """After the freeze: runners are replaced bar after bar and must stay collectable."""
+    from django.db import connection
+
+    from execution.native.services import restore_runners
+
+    try:
+        restore_runners()
+    except Exception:  # the steps restore what is missing
+        logging.getLogger(__name__).warning("restoring the native runners at start failed", exc_info=True)
+    finally:
+        connection.close()  # this thread takes no jobs; worker threads open their own connections
+
+
 _warm_up()
+_restore_runners()

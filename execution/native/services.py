@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -153,6 +154,34 @@ def _runner_for(deployment: Deployment, saved: tuple[bytes, bytes | None] | None
         _RUNNERS.pop(next(iter(_RUNNERS)))
     _RUNNERS[key] = runner
     return runner
+
+
+def restore_runners(limit: int = _MAX_CACHED, seconds: float = 5.0) -> int:
+    """Load the runners of running deployments (the most recently stepped first) into this process's memory;
+    a worker calls it at start. Otherwise the first bar after a restart restores every runner inside its own
+    step, all of them at once, while the other steps wait for the interpreter lock. At most `limit` runners
+    and `seconds`; a runner that cannot be restored is left to its next step, which reports the problem."""
+    from django_tenants.utils import schema_context
+
+    deadline = time.monotonic() + seconds
+    restored = 0
+    for schema in tenant_schemas():
+        with schema_context(schema):
+            running = (Deployment.objects.filter(status=Deployment.Status.RUNNING)
+                       .select_related("series", "strategy_version").order_by("-last_bar_time")[: limit - restored])
+            for deployment in running:
+                if time.monotonic() > deadline:
+                    return restored
+                try:
+                    _runner_for(deployment)
+                except Exception:
+                    logger.warning("the runner of deployment %s could not be restored at start", deployment.pk,
+                                   exc_info=True)
+                    continue
+                restored += 1
+        if restored >= limit:
+            break
+    return restored
 
 
 # ----------------------------------------------------------------------------- events / pushes
