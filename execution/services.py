@@ -132,31 +132,101 @@ def submit_signal(signal: Signal) -> SignalRecord:
 
     Safe to call again with the same signal: the existing record is returned and nothing runs twice.
     """
-    expires = timezone.now() + signal.approval_expires_after if signal.requires_approval else None
-    try:
-        with transaction.atomic():
-            record = SignalRecord.objects.create(
-                owner_id=signal.owner_id,
-                source=signal.source.value,
-                idempotency_key=signal.idempotency_key,
-                binding_id=signal.binding_id,
-                deployment_id=signal.deployment_id,
-                alert_id=signal.alert_id,
-                payload=signal.to_json(),
-                status=SignalRecord.Status.AWAITING_APPROVAL if signal.requires_approval else SignalRecord.Status.RECEIVED,
-                approval_expires_at=expires,
-            )
-    except IntegrityError:
+    now = timezone.now()
+    expires = now + signal.approval_expires_after if signal.requires_approval else None
+    payload = signal.to_json()
+    record = SignalRecord(owner_id=signal.owner_id, source=signal.source.value, idempotency_key=signal.idempotency_key,
+                          binding_id=signal.binding_id, deployment_id=signal.deployment_id, alert_id=signal.alert_id,
+                          payload=payload, approval_expires_at=expires, created_at=now)
+    # equity shares need the brokers (and audit a failure against the record), so that dispatch runs after the
+    # insert, as a re-dispatch would; every other signal is recorded already dispatched, with its jobs
+    dispatch_now = not signal.requires_approval and (payload.get("allocation") or "per_account") != "equity"
+    jobs: list[AccountExecution] = []
+    if signal.requires_approval:
+        record.status = SignalRecord.Status.AWAITING_APPROVAL
+        stage, message = AuditEvent.Stage.AWAITING_APPROVAL, f"waiting for approval until {expires:%H:%M:%S} UTC"
+    elif dispatch_now:
+        record.status = SignalRecord.Status.DISPATCHED
+        shares = _allocation_shares(record, list(signal.routes))
+        jobs = [AccountExecution(signal=record, broker_account_id=route.account_id,
+                                 allocation_share=shares.get(route.account_id), created_at=now, updated_at=now)
+                for route in signal.routes]
+        accounts = len({job.broker_account_id for job in jobs})  # one job per account: the unique constraint
+        stage, message = AuditEvent.Stage.DISPATCHED, f"dispatched to {accounts} account(s)"
+    else:
+        record.status = SignalRecord.Status.RECEIVED
+        stage = message = None
+    if not _insert_signal(record, jobs, stage, message, now):
         existing = SignalRecord.objects.get(idempotency_key=signal.idempotency_key)
         if existing.status == SignalRecord.Status.RECEIVED:
             dispatch_signal(existing)  # a crash between create and dispatch: finish the job
         return existing
     if signal.requires_approval:
-        audit(AuditEvent.Stage.AWAITING_APPROVAL, signal=record, message=f"waiting for approval until {expires:%H:%M:%S} UTC")
         _push_signal(record)
-        return record
-    dispatch_signal(record)
+    elif dispatch_now:
+        _enqueue_after_commit(list(dict.fromkeys(job.pk for job in jobs)))
+    else:
+        dispatch_signal(record)
     return record
+
+
+def _insert_signal(record: SignalRecord, jobs: list[AccountExecution], stage: str | None, message: str | None,
+                   now: dt.datetime) -> bool:
+    """INSERT the record unless its idempotency key exists (then nothing is written and False is returned), with
+    its jobs (in route order; a route's JSON is taken from the stored payload) and one audit row, in ONE
+    statement. Sets the primary keys. No savepoint: a conflict is not an error, so the caller's transaction
+    stays usable."""
+    prep = SignalRecord._meta.get_field("payload").get_db_prep_save
+    share = AccountExecution._meta.get_field("allocation_share").get_db_prep_save
+    params = [
+        record.owner_id, record.source, record.idempotency_key, record.binding_id, record.deployment_id,
+        record.alert_id, prep(record.payload, connection), record.status, record.approval_expires_at, now,
+        AccountExecution.Status.PENDING, now, now, [job.broker_account_id for job in jobs],
+        [share(job.allocation_share, connection) for job in jobs],
+        record.alert_id, stage, (message or "")[:500], now, stage is not None,
+    ]
+    with prepared_cursor() as cursor:
+        cursor.execute(_insert_signal_sql(connection.schema_name), params, prepare=True)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    record.pk, job_ids, job_accounts = row
+    record._state.adding = False
+    by_account = dict(zip(job_accounts, job_ids, strict=True))
+    routes = record.payload["routes"]
+    for index, job in enumerate(jobs):
+        job.pk = by_account[job.broker_account_id]
+        job.route = routes[index]
+        job._state.adding = False
+    return True
+
+
+@functools.cache
+def _insert_signal_sql(schema: str) -> str:
+    signals, jobs, audits = table(schema, SignalRecord), table(schema, AccountExecution), table(schema, AuditEvent)
+    return f"""
+WITH record AS (
+    INSERT INTO {signals} (owner_id, source, idempotency_key, binding_id, deployment_id, alert_id, payload, status,
+                           status_reason, approval_expires_at, decided_by_id, created_at)
+    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, '', %s, NULL, %s)
+    ON CONFLICT (idempotency_key) DO NOTHING
+    RETURNING id, payload
+), jobs AS (
+    INSERT INTO {jobs} (signal_id, broker_account_id, route, status, reason, attempts, allocation_share,
+                        created_at, updated_at)
+    SELECT record.id, job.account_id, route.value, %s, '', 0, job.share, %s, %s
+    FROM record
+    CROSS JOIN LATERAL jsonb_array_elements(record.payload -> 'routes') WITH ORDINALITY AS route (value, n)
+    JOIN unnest(%s::bigint[], %s::numeric[]) WITH ORDINALITY AS job (account_id, share, n) ON job.n = route.n
+    ORDER BY route.n
+    ON CONFLICT DO NOTHING
+    RETURNING id, broker_account_id
+), audit_row AS (
+    INSERT INTO {audits} (signal_id, alert_id, broker_account_id, order_id, stage, message, data, at)
+    SELECT record.id, %s, NULL, NULL, %s, %s, NULL, %s FROM record WHERE %s
+)
+SELECT record.id, ARRAY(SELECT id FROM jobs ORDER BY id), ARRAY(SELECT broker_account_id FROM jobs ORDER BY id)
+FROM record"""  # noqa: S608 (identifiers from Django)
 
 
 def approve_signal(record: SignalRecord, user) -> SignalRecord:
@@ -239,11 +309,15 @@ def dispatch_signal(record: SignalRecord) -> list[AccountExecution]:
     executions = list(AccountExecution.objects.filter(signal=record).order_by("id"))
     SignalRecord.objects.filter(pk=record.pk).update(status=SignalRecord.Status.DISPATCHED)
     audit(AuditEvent.Stage.DISPATCHED, signal=record, message=f"dispatched to {len(executions)} account(s)")
-    schema = connection.schema_name
-    pending = [e.pk for e in executions if e.status in (AccountExecution.Status.PENDING, AccountExecution.Status.RUNNING)]
-    if not _CALLER_RUNS_JOBS.get():
-        transaction.on_commit(lambda: enqueue_executions(schema, pending))
+    _enqueue_after_commit(
+        [e.pk for e in executions if e.status in (AccountExecution.Status.PENDING, AccountExecution.Status.RUNNING)])
     return executions
+
+
+def _enqueue_after_commit(execution_ids: list[int]) -> None:
+    if not _CALLER_RUNS_JOBS.get():
+        schema = connection.schema_name
+        transaction.on_commit(lambda: enqueue_executions(schema, execution_ids))
 
 
 def enqueue_executions(schema: str, execution_ids: list[int]) -> None:
