@@ -356,35 +356,71 @@ _FINISHED = (AccountExecution.Status.DONE, AccountExecution.Status.SKIPPED, Acco
 
 
 def execute_account(execution_id: int) -> AccountExecution | None:
-    """Carry out every command of the signal on one account, in order. Re-runnable at any point."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [7001, execution_id])
-        if not cursor.fetchone()[0]:
-            return None  # another worker is on it
+    """Carry out every command of the signal on one account, in order. Re-runnable at any point.
+
+    One worker at a time per job: a session advisory lock, held from the claim to the finishing write. Not a
+    transaction-scoped one: the job is not one transaction (the broker is called between its writes, and a
+    transaction must not stay open across a network call), so the lock must outlive each statement's commit."""
+    locked, execution = _claim(execution_id)
+    if not locked:
+        return None  # another worker is on it
     try:
-        return _execute_locked(execution_id)
+        if execution is None:
+            # no such job, or it is finished (or just was, by the worker that held the lock before us)
+            found = fetch_models(AccountExecution, connection.schema_name, "id = %s", [execution_id])
+            return found[0] if found else None
+        return _execute_claimed(execution)
     finally:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [7001, execution_id])
+        if execution is None or not getattr(execution, "_unlocked", False):  # not let go by its finishing write
+            with prepared_cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(7001, %s)", [execution_id], prepare=True)
 
 
-def _execute_locked(execution_id: int) -> AccountExecution | None:
-    schema = connection.schema_name
-    found = fetch_models(AccountExecution, schema, "id = %s", [execution_id])  # per job: prepared, not compiled
-    execution = found[0] if found else None
-    if execution is None or execution.status in _FINISHED:
-        return execution
-    # the job needs the signal's commands and hints, not the routes of every other account (the bulk of the
-    # payload in a large fan-out); this copy is read-only here (never saved back)
-    execution.signal = fetch_models(SignalRecord, schema, "id = %s", [execution.signal_id],
-                                    expressions={"payload": "payload - 'routes'"})[0]
-    execution.attempts += 1
-    execution.status = AccountExecution.Status.RUNNING
-    execution.updated_at = timezone.now()
+def _claim(execution_id: int) -> tuple[bool, AccountExecution | None]:
+    """Take the job's lock and, if it is not finished, count the attempt and mark it running, reading the job
+    and its signal (the commands and hints, not the routes of every other account: the bulk of the payload in a
+    large fan-out; a read-only copy), in ONE statement. The update re-checks the job's status on the newest row
+    version, so a worker that finished it and let go of the lock after this statement began is seen."""
     with prepared_cursor() as cursor:
-        cursor.execute(f"UPDATE {table(schema, AccountExecution)} "  # noqa: S608
-                       "SET attempts = %s, status = %s, updated_at = %s WHERE id = %s",
-                       [execution.attempts, execution.status, execution.updated_at, execution.pk], prepare=True)
+        cursor.execute(_claim_sql(connection.schema_name),
+                       [execution_id, AccountExecution.Status.RUNNING, timezone.now(), execution_id,
+                        list(_FINISHED)], prepare=True)
+        locked, *values = cursor.fetchone()
+    if values[0] is None:
+        return bool(locked), None
+    execution = _from_row(AccountExecution, values[:len(_JOB_FIELDS)])
+    execution.signal = _from_row(SignalRecord, values[len(_JOB_FIELDS):])
+    return True, execution
+
+
+_JOB_FIELDS = AccountExecution._meta.concrete_fields
+_SIGNAL_FIELDS = SignalRecord._meta.concrete_fields
+
+
+@functools.cache
+def _claim_sql(schema: str) -> str:
+    jobs, signals = table(schema, AccountExecution), table(schema, SignalRecord)
+    job_columns = ", ".join(f'job."{field.column}"' for field in _JOB_FIELDS)
+    signal_columns = ", ".join("record.payload - 'routes'" if field.name == "payload" else f'record."{field.column}"'
+                               for field in _SIGNAL_FIELDS)
+    return (
+        "WITH claim AS MATERIALIZED (SELECT pg_try_advisory_lock(7001, %s) AS locked), "  # noqa: S608
+        f"job AS (UPDATE {jobs} AS job SET attempts = job.attempts + 1, status = %s, updated_at = %s "
+        "FROM claim WHERE claim.locked AND job.id = %s AND job.status <> ALL(%s::varchar[]) RETURNING job.*) "
+        f"SELECT claim.locked, {job_columns}, {signal_columns} FROM claim LEFT JOIN job ON true "
+        f"LEFT JOIN {signals} AS record ON record.id = job.signal_id"
+    )
+
+
+def _from_row(model: type[SignalRecord] | type[AccountExecution], values: list[Any]) -> Any:
+    """An instance from its columns as read (decoded as the ORM would: jsonb arrives as text)."""
+    fields = model._meta.concrete_fields
+    values = [field.from_db_value(value, None, connection) if hasattr(field, "from_db_value") else value
+              for field, value in zip(fields, values, strict=True)]
+    return model.from_db(connection.alias, [field.attname for field in fields], values)
+
+
+def _execute_claimed(execution: AccountExecution) -> AccountExecution:
     record = execution.signal
     route = route_from_json(execution.route)
     commands = [command_from_json(c) for c in record.payload["commands"]]
@@ -416,24 +452,37 @@ def _execute_locked(execution_id: int) -> AccountExecution | None:
 
 
 def _finish_execution(execution: AccountExecution, status: str, reason: str) -> AccountExecution:
+    """The job's last write: its outcome, the signal closed if this was its last job, and the job's lock let go
+    (the caller, ``execute_account``, holds it)."""
     execution.status = status
     execution.reason = (reason or "")[:500]
     execution.updated_at = timezone.now()
-    jobs, signals = table(connection.schema_name, AccountExecution), table(connection.schema_name, SignalRecord)
+    schema = connection.schema_name
     with prepared_cursor() as cursor:
-        cursor.execute(f"UPDATE {jobs} SET status = %s, reason = %s, updated_at = %s WHERE id = %s",  # noqa: S608
+        cursor.execute(f"UPDATE {table(schema, AccountExecution)} SET status = %s, reason = %s, updated_at = %s "  # noqa: S608
+                       "WHERE id = %s",
                        [status, execution.reason, execution.updated_at, execution.pk], prepare=True)
         # the last job to finish closes the signal; a separate statement (not a CTE of the one above), so it sees
-        # every other job's committed status and two jobs finishing together cannot both miss the close
-        cursor.execute(
-            f"UPDATE {signals} SET status = %s WHERE id = %s AND status = %s AND NOT EXISTS ("  # noqa: S608
-            f"SELECT 1 FROM {jobs} WHERE signal_id = %s AND status <> ALL(%s))",
-            [SignalRecord.Status.DONE, execution.signal_id, SignalRecord.Status.DISPATCHED, execution.signal_id,
-             list(_FINISHED)], prepare=True)
-        closed = cursor.rowcount
+        # every other job's committed status and two jobs finishing together cannot both miss the close. The lock
+        # goes with it: the job's outcome is written (committed, outside a caller's transaction) by then
+        cursor.execute(_close_signal_sql(schema),
+                       [SignalRecord.Status.DONE, execution.signal_id, SignalRecord.Status.DISPATCHED,
+                        execution.signal_id, list(_FINISHED), execution.pk], prepare=True)
+        closed, _unlocked = cursor.fetchone()
+    execution._unlocked = True
     if closed and execution.signal.deployment_id is not None:
         _signal_settled(execution.signal_id, execution.signal.deployment_id)
     return execution
+
+
+@functools.cache
+def _close_signal_sql(schema: str) -> str:
+    jobs, signals = table(schema, AccountExecution), table(schema, SignalRecord)
+    return (
+        f"WITH closed AS (UPDATE {signals} SET status = %s WHERE id = %s AND status = %s AND NOT EXISTS ("  # noqa: S608
+        f"SELECT 1 FROM {jobs} WHERE signal_id = %s AND status <> ALL(%s::varchar[])) RETURNING 1) "
+        "SELECT EXISTS (SELECT 1 FROM closed), pg_advisory_unlock(7001, %s)"
+    )
 
 
 def _signal_settled(signal_id: int, deployment_id: int) -> None:

@@ -306,3 +306,46 @@ def test_equity_allocation_gives_an_unreachable_account_no_share_and_audits_it(
     assert shares == {small: D("0.25"), large: D("0.75"), unknown: D(0)}
     assert list(AuditEvent.objects.order_by("id").values_list("stage", "broker_account_id")) == [
         ("skipped", unknown), ("dispatched", None)]
+
+
+def _advisory_locks_held() -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
+def test_a_job_another_worker_holds_is_left_alone_and_not_counted(schema, owner, make_account, retail_tenant):
+    import psycopg
+    from django.db import connection
+
+    account = make_account(retail_tenant, owner)
+    services.submit_signal(signal(owner, [account]))
+    execution = AccountExecution.objects.get()
+    params = connection.get_connection_params()
+    with psycopg.connect(dbname=params["dbname"], user=params.get("user"), host=params.get("host"),
+                         port=params.get("port"), autocommit=True) as other_worker:
+        other_worker.execute("SELECT pg_advisory_lock(7001, %s)", [execution.pk])
+        assert services.execute_account(execution.pk) is None
+    execution.refresh_from_db()
+    assert (execution.status, execution.attempts) == (AccountExecution.Status.PENDING, 0)
+    assert not Order.objects.exists()
+    assert _advisory_locks_held() == 0
+
+
+def test_a_job_lets_go_of_its_lock_however_it_ends(schema, owner, make_account, retail_tenant):
+    account = make_account(retail_tenant, owner)
+    services.submit_signal(signal(owner, [account]))
+    execution = AccountExecution.objects.get()
+    fake_broker.fail_next(schema, account, times=3)  # more than the broker layer's own retries
+    with pytest.raises(services.RetryLater):
+        services.execute_account(execution.pk)
+    assert _advisory_locks_held() == 0
+    done = services.execute_account(execution.pk)
+    assert (done.status, done.attempts) == (AccountExecution.Status.DONE, 2)
+    assert _advisory_locks_held() == 0
+    assert services.execute_account(execution.pk).status == AccountExecution.Status.DONE  # finished: nothing runs
+    assert services.execute_account(10**9) is None
+    assert _advisory_locks_held() == 0
+    assert Order.objects.get().state == Order.State.FILLED
