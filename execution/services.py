@@ -132,31 +132,101 @@ def submit_signal(signal: Signal) -> SignalRecord:
 
     Safe to call again with the same signal: the existing record is returned and nothing runs twice.
     """
-    expires = timezone.now() + signal.approval_expires_after if signal.requires_approval else None
-    try:
-        with transaction.atomic():
-            record = SignalRecord.objects.create(
-                owner_id=signal.owner_id,
-                source=signal.source.value,
-                idempotency_key=signal.idempotency_key,
-                binding_id=signal.binding_id,
-                deployment_id=signal.deployment_id,
-                alert_id=signal.alert_id,
-                payload=signal.to_json(),
-                status=SignalRecord.Status.AWAITING_APPROVAL if signal.requires_approval else SignalRecord.Status.RECEIVED,
-                approval_expires_at=expires,
-            )
-    except IntegrityError:
+    now = timezone.now()
+    expires = now + signal.approval_expires_after if signal.requires_approval else None
+    payload = signal.to_json()
+    record = SignalRecord(owner_id=signal.owner_id, source=signal.source.value, idempotency_key=signal.idempotency_key,
+                          binding_id=signal.binding_id, deployment_id=signal.deployment_id, alert_id=signal.alert_id,
+                          payload=payload, approval_expires_at=expires, created_at=now)
+    # equity shares need the brokers (and audit a failure against the record), so that dispatch runs after the
+    # insert, as a re-dispatch would; every other signal is recorded already dispatched, with its jobs
+    dispatch_now = not signal.requires_approval and (payload.get("allocation") or "per_account") != "equity"
+    jobs: list[AccountExecution] = []
+    if signal.requires_approval:
+        record.status = SignalRecord.Status.AWAITING_APPROVAL
+        stage, message = AuditEvent.Stage.AWAITING_APPROVAL, f"waiting for approval until {expires:%H:%M:%S} UTC"
+    elif dispatch_now:
+        record.status = SignalRecord.Status.DISPATCHED
+        shares = _allocation_shares(record, list(signal.routes))
+        jobs = [AccountExecution(signal=record, broker_account_id=route.account_id,
+                                 allocation_share=shares.get(route.account_id), created_at=now, updated_at=now)
+                for route in signal.routes]
+        accounts = len({job.broker_account_id for job in jobs})  # one job per account: the unique constraint
+        stage, message = AuditEvent.Stage.DISPATCHED, f"dispatched to {accounts} account(s)"
+    else:
+        record.status = SignalRecord.Status.RECEIVED
+        stage = message = None
+    if not _insert_signal(record, jobs, stage, message, now):
         existing = SignalRecord.objects.get(idempotency_key=signal.idempotency_key)
         if existing.status == SignalRecord.Status.RECEIVED:
             dispatch_signal(existing)  # a crash between create and dispatch: finish the job
         return existing
     if signal.requires_approval:
-        audit(AuditEvent.Stage.AWAITING_APPROVAL, signal=record, message=f"waiting for approval until {expires:%H:%M:%S} UTC")
         _push_signal(record)
-        return record
-    dispatch_signal(record)
+    elif dispatch_now:
+        _enqueue_after_commit(list(dict.fromkeys(job.pk for job in jobs)))
+    else:
+        dispatch_signal(record)
     return record
+
+
+def _insert_signal(record: SignalRecord, jobs: list[AccountExecution], stage: str | None, message: str | None,
+                   now: dt.datetime) -> bool:
+    """INSERT the record unless its idempotency key exists (then nothing is written and False is returned), with
+    its jobs (in route order; a route's JSON is taken from the stored payload) and one audit row, in ONE
+    statement. Sets the primary keys. No savepoint: a conflict is not an error, so the caller's transaction
+    stays usable."""
+    prep = SignalRecord._meta.get_field("payload").get_db_prep_save
+    share = AccountExecution._meta.get_field("allocation_share").get_db_prep_save
+    params = [
+        record.owner_id, record.source, record.idempotency_key, record.binding_id, record.deployment_id,
+        record.alert_id, prep(record.payload, connection), record.status, record.approval_expires_at, now,
+        AccountExecution.Status.PENDING, now, now, [job.broker_account_id for job in jobs],
+        [share(job.allocation_share, connection) for job in jobs],
+        record.alert_id, stage, (message or "")[:500], now, stage is not None,
+    ]
+    with prepared_cursor() as cursor:
+        cursor.execute(_insert_signal_sql(connection.schema_name), params, prepare=True)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    record.pk, job_ids, job_accounts = row
+    record._state.adding = False
+    by_account = dict(zip(job_accounts, job_ids, strict=True))
+    routes = record.payload["routes"]
+    for index, job in enumerate(jobs):
+        job.pk = by_account[job.broker_account_id]
+        job.route = routes[index]
+        job._state.adding = False
+    return True
+
+
+@functools.cache
+def _insert_signal_sql(schema: str) -> str:
+    signals, jobs, audits = table(schema, SignalRecord), table(schema, AccountExecution), table(schema, AuditEvent)
+    return f"""
+WITH record AS (
+    INSERT INTO {signals} (owner_id, source, idempotency_key, binding_id, deployment_id, alert_id, payload, status,
+                           status_reason, approval_expires_at, decided_by_id, created_at)
+    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, '', %s, NULL, %s)
+    ON CONFLICT (idempotency_key) DO NOTHING
+    RETURNING id, payload
+), jobs AS (
+    INSERT INTO {jobs} (signal_id, broker_account_id, route, status, reason, attempts, allocation_share,
+                        created_at, updated_at)
+    SELECT record.id, job.account_id, route.value, %s, '', 0, job.share, %s, %s
+    FROM record
+    CROSS JOIN LATERAL jsonb_array_elements(record.payload -> 'routes') WITH ORDINALITY AS route (value, n)
+    JOIN unnest(%s::bigint[], %s::numeric[]) WITH ORDINALITY AS job (account_id, share, n) ON job.n = route.n
+    ORDER BY route.n
+    ON CONFLICT DO NOTHING
+    RETURNING id, broker_account_id
+), audit_row AS (
+    INSERT INTO {audits} (signal_id, alert_id, broker_account_id, order_id, stage, message, data, at)
+    SELECT record.id, %s, NULL, NULL, %s, %s, NULL, %s FROM record WHERE %s
+)
+SELECT record.id, ARRAY(SELECT id FROM jobs ORDER BY id), ARRAY(SELECT broker_account_id FROM jobs ORDER BY id)
+FROM record"""  # noqa: S608 (identifiers from Django)
 
 
 def approve_signal(record: SignalRecord, user) -> SignalRecord:
@@ -239,11 +309,15 @@ def dispatch_signal(record: SignalRecord) -> list[AccountExecution]:
     executions = list(AccountExecution.objects.filter(signal=record).order_by("id"))
     SignalRecord.objects.filter(pk=record.pk).update(status=SignalRecord.Status.DISPATCHED)
     audit(AuditEvent.Stage.DISPATCHED, signal=record, message=f"dispatched to {len(executions)} account(s)")
-    schema = connection.schema_name
-    pending = [e.pk for e in executions if e.status in (AccountExecution.Status.PENDING, AccountExecution.Status.RUNNING)]
-    if not _CALLER_RUNS_JOBS.get():
-        transaction.on_commit(lambda: enqueue_executions(schema, pending))
+    _enqueue_after_commit(
+        [e.pk for e in executions if e.status in (AccountExecution.Status.PENDING, AccountExecution.Status.RUNNING)])
     return executions
+
+
+def _enqueue_after_commit(execution_ids: list[int]) -> None:
+    if not _CALLER_RUNS_JOBS.get():
+        schema = connection.schema_name
+        transaction.on_commit(lambda: enqueue_executions(schema, execution_ids))
 
 
 def enqueue_executions(schema: str, execution_ids: list[int]) -> None:
@@ -282,35 +356,71 @@ _FINISHED = (AccountExecution.Status.DONE, AccountExecution.Status.SKIPPED, Acco
 
 
 def execute_account(execution_id: int) -> AccountExecution | None:
-    """Carry out every command of the signal on one account, in order. Re-runnable at any point."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [7001, execution_id])
-        if not cursor.fetchone()[0]:
-            return None  # another worker is on it
+    """Carry out every command of the signal on one account, in order. Re-runnable at any point.
+
+    One worker at a time per job: a session advisory lock, held from the claim to the finishing write. Not a
+    transaction-scoped one: the job is not one transaction (the broker is called between its writes, and a
+    transaction must not stay open across a network call), so the lock must outlive each statement's commit."""
+    locked, execution = _claim(execution_id)
+    if not locked:
+        return None  # another worker is on it
     try:
-        return _execute_locked(execution_id)
+        if execution is None:
+            # no such job, or it is finished (or just was, by the worker that held the lock before us)
+            found = fetch_models(AccountExecution, connection.schema_name, "id = %s", [execution_id])
+            return found[0] if found else None
+        return _execute_claimed(execution)
     finally:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [7001, execution_id])
+        if execution is None or not getattr(execution, "_unlocked", False):  # not let go by its finishing write
+            with prepared_cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(7001, %s)", [execution_id], prepare=True)
 
 
-def _execute_locked(execution_id: int) -> AccountExecution | None:
-    schema = connection.schema_name
-    found = fetch_models(AccountExecution, schema, "id = %s", [execution_id])  # per job: prepared, not compiled
-    execution = found[0] if found else None
-    if execution is None or execution.status in _FINISHED:
-        return execution
-    # the job needs the signal's commands and hints, not the routes of every other account (the bulk of the
-    # payload in a large fan-out); this copy is read-only here (never saved back)
-    execution.signal = fetch_models(SignalRecord, schema, "id = %s", [execution.signal_id],
-                                    expressions={"payload": "payload - 'routes'"})[0]
-    execution.attempts += 1
-    execution.status = AccountExecution.Status.RUNNING
-    execution.updated_at = timezone.now()
+def _claim(execution_id: int) -> tuple[bool, AccountExecution | None]:
+    """Take the job's lock and, if it is not finished, count the attempt and mark it running, reading the job
+    and its signal (the commands and hints, not the routes of every other account: the bulk of the payload in a
+    large fan-out; a read-only copy), in ONE statement. The update re-checks the job's status on the newest row
+    version, so a worker that finished it and let go of the lock after this statement began is seen."""
     with prepared_cursor() as cursor:
-        cursor.execute(f"UPDATE {table(schema, AccountExecution)} "  # noqa: S608
-                       "SET attempts = %s, status = %s, updated_at = %s WHERE id = %s",
-                       [execution.attempts, execution.status, execution.updated_at, execution.pk], prepare=True)
+        cursor.execute(_claim_sql(connection.schema_name),
+                       [execution_id, AccountExecution.Status.RUNNING, timezone.now(), execution_id,
+                        list(_FINISHED)], prepare=True)
+        locked, *values = cursor.fetchone()
+    if values[0] is None:
+        return bool(locked), None
+    execution = _from_row(AccountExecution, values[:len(_JOB_FIELDS)])
+    execution.signal = _from_row(SignalRecord, values[len(_JOB_FIELDS):])
+    return True, execution
+
+
+_JOB_FIELDS = AccountExecution._meta.concrete_fields
+_SIGNAL_FIELDS = SignalRecord._meta.concrete_fields
+
+
+@functools.cache
+def _claim_sql(schema: str) -> str:
+    jobs, signals = table(schema, AccountExecution), table(schema, SignalRecord)
+    job_columns = ", ".join(f'job."{field.column}"' for field in _JOB_FIELDS)
+    signal_columns = ", ".join("record.payload - 'routes'" if field.name == "payload" else f'record."{field.column}"'
+                               for field in _SIGNAL_FIELDS)
+    return (
+        "WITH claim AS MATERIALIZED (SELECT pg_try_advisory_lock(7001, %s) AS locked), "  # noqa: S608
+        f"job AS (UPDATE {jobs} AS job SET attempts = job.attempts + 1, status = %s, updated_at = %s "
+        "FROM claim WHERE claim.locked AND job.id = %s AND job.status <> ALL(%s::varchar[]) RETURNING job.*) "
+        f"SELECT claim.locked, {job_columns}, {signal_columns} FROM claim LEFT JOIN job ON true "
+        f"LEFT JOIN {signals} AS record ON record.id = job.signal_id"
+    )
+
+
+def _from_row(model: type[SignalRecord] | type[AccountExecution], values: list[Any]) -> Any:
+    """An instance from its columns as read (decoded as the ORM would: jsonb arrives as text)."""
+    fields = model._meta.concrete_fields
+    values = [field.from_db_value(value, None, connection) if hasattr(field, "from_db_value") else value
+              for field, value in zip(fields, values, strict=True)]
+    return model.from_db(connection.alias, [field.attname for field in fields], values)
+
+
+def _execute_claimed(execution: AccountExecution) -> AccountExecution:
     record = execution.signal
     route = route_from_json(execution.route)
     commands = [command_from_json(c) for c in record.payload["commands"]]
@@ -342,24 +452,37 @@ def _execute_locked(execution_id: int) -> AccountExecution | None:
 
 
 def _finish_execution(execution: AccountExecution, status: str, reason: str) -> AccountExecution:
+    """The job's last write: its outcome, the signal closed if this was its last job, and the job's lock let go
+    (the caller, ``execute_account``, holds it)."""
     execution.status = status
     execution.reason = (reason or "")[:500]
     execution.updated_at = timezone.now()
-    jobs, signals = table(connection.schema_name, AccountExecution), table(connection.schema_name, SignalRecord)
+    schema = connection.schema_name
     with prepared_cursor() as cursor:
-        cursor.execute(f"UPDATE {jobs} SET status = %s, reason = %s, updated_at = %s WHERE id = %s",  # noqa: S608
+        cursor.execute(f"UPDATE {table(schema, AccountExecution)} SET status = %s, reason = %s, updated_at = %s "  # noqa: S608
+                       "WHERE id = %s",
                        [status, execution.reason, execution.updated_at, execution.pk], prepare=True)
         # the last job to finish closes the signal; a separate statement (not a CTE of the one above), so it sees
-        # every other job's committed status and two jobs finishing together cannot both miss the close
-        cursor.execute(
-            f"UPDATE {signals} SET status = %s WHERE id = %s AND status = %s AND NOT EXISTS ("  # noqa: S608
-            f"SELECT 1 FROM {jobs} WHERE signal_id = %s AND status <> ALL(%s))",
-            [SignalRecord.Status.DONE, execution.signal_id, SignalRecord.Status.DISPATCHED, execution.signal_id,
-             list(_FINISHED)], prepare=True)
-        closed = cursor.rowcount
+        # every other job's committed status and two jobs finishing together cannot both miss the close. The lock
+        # goes with it: the job's outcome is written (committed, outside a caller's transaction) by then
+        cursor.execute(_close_signal_sql(schema),
+                       [SignalRecord.Status.DONE, execution.signal_id, SignalRecord.Status.DISPATCHED,
+                        execution.signal_id, list(_FINISHED), execution.pk], prepare=True)
+        closed, _unlocked = cursor.fetchone()
+    execution._unlocked = True
     if closed and execution.signal.deployment_id is not None:
         _signal_settled(execution.signal_id, execution.signal.deployment_id)
     return execution
+
+
+@functools.cache
+def _close_signal_sql(schema: str) -> str:
+    jobs, signals = table(schema, AccountExecution), table(schema, SignalRecord)
+    return (
+        f"WITH closed AS (UPDATE {signals} SET status = %s WHERE id = %s AND status = %s AND NOT EXISTS ("  # noqa: S608
+        f"SELECT 1 FROM {jobs} WHERE signal_id = %s AND status <> ALL(%s::varchar[])) RETURNING 1) "
+        "SELECT EXISTS (SELECT 1 FROM closed), pg_advisory_unlock(7001, %s)"
+    )
 
 
 def _signal_settled(signal_id: int, deployment_id: int) -> None:

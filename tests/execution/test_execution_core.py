@@ -257,3 +257,95 @@ def test_opening_an_order_twice_with_one_client_id_is_refused_and_leaves_the_tra
         services._open_order(execution, record, note="second", **fields)
     assert list(Order.objects.values_list("pk", flat=True)) == [first.pk]
     assert first.events.count() == 2
+
+
+def test_a_dispatched_signal_is_stored_with_one_job_per_route_and_one_audit_row(
+        schema, owner, make_account, retail_tenant):
+    accounts = [make_account(retail_tenant, owner) for _ in range(3)]
+    record = services.submit_signal(signal(owner, accounts))
+    stored = SignalRecord.objects.get()
+    assert (stored.pk, stored.status) == (record.pk, SignalRecord.Status.DISPATCHED)
+    jobs = list(AccountExecution.objects.order_by("id"))
+    assert [job.broker_account_id for job in jobs] == accounts
+    assert [job.route for job in jobs] == stored.payload["routes"]
+    assert {(job.status, job.attempts, job.allocation_share) for job in jobs} == {("pending", 0, None)}
+    audited = AuditEvent.objects.get()
+    assert (audited.stage, audited.message, audited.signal_id) == ("dispatched", "dispatched to 3 account(s)", record.pk)
+
+
+def test_a_duplicate_inside_the_callers_transaction_writes_nothing_and_leaves_it_usable(
+        schema, owner, make_account, retail_tenant):
+    from django.db import transaction
+
+    account = make_account(retail_tenant, owner)
+    with transaction.atomic():
+        first = services.submit_signal(signal(owner, [account]))
+        rows = (SignalRecord.objects.count(), AccountExecution.objects.count(), AuditEvent.objects.count())
+        again = services.submit_signal(signal(owner, [account]))
+        assert again.pk == first.pk
+        assert (SignalRecord.objects.count(), AccountExecution.objects.count(), AuditEvent.objects.count()) == rows
+
+
+def test_weights_split_the_alert_between_accounts(schema, owner, make_account, retail_tenant):
+    accounts = [make_account(retail_tenant, owner) for _ in range(2)]
+    routes = (AccountRoute(accounts[0], weight=D(1)), AccountRoute(accounts[1], weight=D(3)))
+    services.submit_signal(Signal(SignalSource.NATIVE, owner.pk, "sig-w", (Command(Action.BUY, BTC, quantity=D(1)),),
+                                  routes, allocation="weights"))
+    shares = dict(AccountExecution.objects.values_list("broker_account_id", "allocation_share"))
+    assert shares == {accounts[0]: D("0.25"), accounts[1]: D("0.75")}
+
+
+def test_equity_allocation_gives_an_unreachable_account_no_share_and_audits_it(
+        schema, owner, make_account, retail_tenant):
+    small, large = make_account(retail_tenant, owner, equity=D(100_000)), make_account(retail_tenant, owner,
+                                                                                       equity=D(300_000))
+    unknown = 999_999
+    services.submit_signal(signal(owner, [small, large, unknown], allocation="equity"))
+    assert SignalRecord.objects.get().status == SignalRecord.Status.DISPATCHED
+    shares = dict(AccountExecution.objects.values_list("broker_account_id", "allocation_share"))
+    assert shares == {small: D("0.25"), large: D("0.75"), unknown: D(0)}
+    assert list(AuditEvent.objects.order_by("id").values_list("stage", "broker_account_id")) == [
+        ("skipped", unknown), ("dispatched", None)]
+
+
+def _advisory_locks_held() -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
+def test_a_job_another_worker_holds_is_left_alone_and_not_counted(schema, owner, make_account, retail_tenant):
+    import psycopg
+    from django.db import connection
+
+    account = make_account(retail_tenant, owner)
+    services.submit_signal(signal(owner, [account]))
+    execution = AccountExecution.objects.get()
+    params = connection.get_connection_params()
+    with psycopg.connect(dbname=params["dbname"], user=params.get("user"), host=params.get("host"),
+                         port=params.get("port"), autocommit=True) as other_worker:
+        other_worker.execute("SELECT pg_advisory_lock(7001, %s)", [execution.pk])
+        assert services.execute_account(execution.pk) is None
+    execution.refresh_from_db()
+    assert (execution.status, execution.attempts) == (AccountExecution.Status.PENDING, 0)
+    assert not Order.objects.exists()
+    assert _advisory_locks_held() == 0
+
+
+def test_a_job_lets_go_of_its_lock_however_it_ends(schema, owner, make_account, retail_tenant):
+    account = make_account(retail_tenant, owner)
+    services.submit_signal(signal(owner, [account]))
+    execution = AccountExecution.objects.get()
+    fake_broker.fail_next(schema, account, times=3)  # more than the broker layer's own retries
+    with pytest.raises(services.RetryLater):
+        services.execute_account(execution.pk)
+    assert _advisory_locks_held() == 0
+    done = services.execute_account(execution.pk)
+    assert (done.status, done.attempts) == (AccountExecution.Status.DONE, 2)
+    assert _advisory_locks_held() == 0
+    assert services.execute_account(execution.pk).status == AccountExecution.Status.DONE  # finished: nothing runs
+    assert services.execute_account(10**9) is None
+    assert _advisory_locks_held() == 0
+    assert Order.objects.get().state == Order.State.FILLED
