@@ -26,7 +26,7 @@ from brokers.core.base import BrokerService
 from brokers.core.errors import BrokerError, OrderNotFound, SymbolError
 from brokers.core.models import OrderRequest, OrderResult, OrderStatus, OrderType, Side
 from brokers.core.symbols import parse_tradingview
-from fourpass.sql import fetch_models, prepared_cursor, table
+from fourpass.sql import fetch_models, model_from_row, prepared_cursor, table
 
 from . import brokerage, live, risk
 from .models import AccountExecution, AuditEvent, Fill, Order, OrderEvent, SignalRecord
@@ -388,8 +388,8 @@ def _claim(execution_id: int) -> tuple[bool, AccountExecution | None]:
         locked, *values = cursor.fetchone()
     if values[0] is None:
         return bool(locked), None
-    execution = _from_row(AccountExecution, values[:len(_JOB_FIELDS)])
-    execution.signal = _from_row(SignalRecord, values[len(_JOB_FIELDS):])
+    execution = model_from_row(AccountExecution, values[:len(_JOB_FIELDS)])
+    execution.signal = model_from_row(SignalRecord, values[len(_JOB_FIELDS):])
     return True, execution
 
 
@@ -410,14 +410,6 @@ def _claim_sql(schema: str) -> str:
         f"SELECT claim.locked, {job_columns}, {signal_columns} FROM claim LEFT JOIN job ON true "
         f"LEFT JOIN {signals} AS record ON record.id = job.signal_id"
     )
-
-
-def _from_row(model: type[SignalRecord] | type[AccountExecution], values: list[Any]) -> Any:
-    """An instance from its columns as read (decoded as the ORM would: jsonb arrives as text)."""
-    fields = model._meta.concrete_fields
-    values = [field.from_db_value(value, None, connection) if hasattr(field, "from_db_value") else value
-              for field, value in zip(fields, values, strict=True)]
-    return model.from_db(connection.alias, [field.attname for field in fields], values)
 
 
 def _execute_claimed(execution: AccountExecution) -> AccountExecution:

@@ -57,14 +57,16 @@ def fetch_models(model: type[Model], schema: str, where: str, params: list | dic
         cursor.execute(f"SELECT {columns} FROM {table(schema, model)} WHERE {where}", params,  # noqa: S608
                        prepare=True)
         rows = cursor.fetchall()
-    converters = [(index, field.from_db_value) for index, field in enumerate(fields) if hasattr(field, "from_db_value")]
-    instances = []
-    for row in rows:
-        values = list(row)
-        for index, convert in converters:
-            values[index] = convert(values[index], None, connection)
-        instances.append(model.from_db(connection.alias, [field.attname for field in fields], values))
-    return instances
+    return [model_from_row(model, row) for row in rows]
+
+
+def model_from_row(model: type[Model], values: Sequence) -> Model:
+    """An instance of `model` from its concrete columns as read by a prepared statement, in field order, decoded
+    as the ORM would (jsonb arrives as text on Django's connection)."""
+    fields = _columns(model)
+    decoded = [field.from_db_value(value, None, connection) if hasattr(field, "from_db_value") else value
+               for field, value in zip(fields, values, strict=True)]
+    return model.from_db(connection.alias, [field.attname for field in fields], decoded)
 
 
 def insert_models(instances: list[Model], schema: str) -> None:
