@@ -13,7 +13,6 @@ from decimal import Decimal
 
 from django.db import connection, transaction
 from django.utils import timezone
-from psycopg.types.json import Jsonb
 
 from brokers.core.base import OrderGuard
 from brokers.core.errors import BrokerError, InsufficientFunds, InvalidOrder, OrderNotFound
@@ -40,7 +39,7 @@ from brokers.core.paper import (
 )
 from brokers.core.symbols import NormalizedSymbol, parse_symbol
 from brokers.models import BrokerAccount, PaperAccountState, PaperOrder
-from fourpass.sql import PUBLIC_SCHEMA, fetch_models, insert_models, prepared_cursor, table
+from fourpass.sql import PUBLIC_SCHEMA, fetch_models, insert_models, prepared_cursor, table, update_model
 
 OPEN_STATUSES = [s.value for s in OrderStatus if not s.is_terminal]
 DEFAULT_PAPER_CASH = {"USD": "100000", "USDT": "100000", "TWD": "1000000"}
@@ -203,10 +202,7 @@ class DbPaperBroker(PaperBroker):
     def _save(self, state_row: PaperAccountState, orders: list[OrderResult], new: set[str]) -> None:
         state_row.state = self.engine.state.to_dict()
         state_row.updated_at = timezone.now()
-        with prepared_cursor() as cursor:
-            cursor.execute(f"UPDATE {table(connection.schema_name, PaperAccountState)} "  # noqa: S608 (Django names)
-                           "SET state = %s, updated_at = %s WHERE id = %s",
-                           [Jsonb(state_row.state), state_row.updated_at, state_row.pk], prepare=True)
+        update_model(state_row, connection.schema_name, ("state", "updated_at"))
         created = [
             PaperOrder(account_id=self.account.pk, client_order_id=r.client_order_id, **_result_fields(r))
             for r in orders

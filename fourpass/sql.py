@@ -36,7 +36,8 @@ def table(schema: str, model: type[Model]) -> str:
 def prepared_cursor() -> psycopg.Cursor:
     """A cursor on Django's connection (so inside its transactions) that binds parameters server-side; with
     ``execute(..., prepare=True)`` a statement is parsed and planned once per connection (the connections'
-    ``prepare_threshold`` option, set from the DB_PREPARE_THRESHOLD environment variable; without one nothing is prepared)."""
+    ``prepare_threshold`` option, from the DB_PREPARE_THRESHOLD environment variable; unset, nothing is
+    prepared)."""
     connection.ensure_connection()
     return psycopg.Cursor(connection.connection)
 
@@ -60,10 +61,10 @@ def fetch_models(model: type[Model], schema: str, where: str, params: list | dic
     return [model_from_row(model, row) for row in rows]
 
 
-def model_from_row(model: type[Model], values: Sequence) -> Model:
-    """An instance of `model` from its concrete columns as read by a prepared statement, in field order, decoded
-    as the ORM would (jsonb arrives as text on Django's connection)."""
-    fields = _columns(model)
+def model_from_row(model: type[Model], values: Sequence, fields: Sequence | None = None) -> Model:
+    """An instance of `model` from columns read by a prepared statement: its concrete fields in order, or `fields`
+    (the others left deferred), decoded as the ORM would (jsonb arrives as text on Django's connection)."""
+    fields = _columns(model) if fields is None else fields
     decoded = [field.from_db_value(value, None, connection) if hasattr(field, "from_db_value") else value
                for field, value in zip(fields, values, strict=True)]
     return model.from_db(connection.alias, [field.attname for field in fields], decoded)

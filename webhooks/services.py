@@ -688,7 +688,9 @@ def _store_round(alerts: list[_ValidAlert]) -> list[tuple[_ValidAlert, HookReply
     results = []
     for alert, alert_id, status, duplicate_of in sorted(stored, key=lambda row: row[0].index):
         gate = alert.gate
-        if status != Alert.Status.ACCEPTED:  # accepted alerts are pushed by the worker once processed
+        # accepted alerts are pushed by the worker once processed; the others only to an open page (the row is
+        # read for its rendering, not worth a query per duplicate when nobody looks)
+        if status != Alert.Status.ACCEPTED and live.is_watched(gate.schema, gate.owner_id):
             with schema_context(gate.schema):
                 push_alert(Alert.objects.get(pk=alert_id), owner_id=gate.owner_id)
         payload: dict[str, Any] = {"status": status, "alert_id": alert_id}

@@ -50,7 +50,7 @@ from execution.signals import (
     route_from_json,
 )
 from execution.sizing import Skip, resolve_symbol
-from fourpass.sql import PUBLIC_SCHEMA, insert_models, prepared_cursor, table, update_model
+from fourpass.sql import PUBLIC_SCHEMA, insert_models, model_from_row, prepared_cursor, table, update_model
 from strategies.pine.compiler import CompileResult
 from strategies.pine.runtime.engine import ensure_compiled, resolve_inputs
 
@@ -613,13 +613,6 @@ def _lock_sql(schema: str) -> str:
     )
 
 
-def _from_row(model, fields: list, values: list):
-    for index, field_ in enumerate(fields):
-        if hasattr(field_, "from_db_value"):
-            values[index] = field_.from_db_value(values[index], None, connection)
-    return model.from_db(connection.alias, [f.attname for f in fields], values)
-
-
 def _lock_deployment(deployment_id: int, bars: int) -> _Locked | None:
     """The deployment row, locked, or None when another transaction holds it (or it is gone)."""
     schema = connection.schema_name
@@ -635,8 +628,8 @@ def _lock_deployment(deployment_id: int, bars: int) -> _Locked | None:
     values = list(row)
     n = len(_DEPLOYMENT_FIELDS)
     m = n + len(_SERIES_FIELDS)
-    deployment = _from_row(Deployment, _DEPLOYMENT_FIELDS, values[:n])
-    deployment.series = _from_row(MarketSeries, _SERIES_FIELDS, values[n:m])
+    deployment = model_from_row(Deployment, values[:n], _DEPLOYMENT_FIELDS)
+    deployment.series = model_from_row(MarketSeries, values[n:m])
     state, base, unsettled, pending, bar_rows = values[m:]
     saved = None if state is None else (bytes(state), None if base is None else bytes(base))
     return _Locked(deployment, saved, unsettled, pending,

@@ -1,45 +1,16 @@
 """Order events reach the owner's open pages over Channels (real Redis channel layer) as htmx fragments."""
 
-import asyncio
-import threading
 from decimal import Decimal as D
 
 import pytest
-from channels.testing import WebsocketCommunicator
 
 from accounts.models import Plan
 from execution import services
 from execution.models import AccountExecution, Order
 from execution.signals import AccountRoute, Action, Command, Signal, SignalSource
-from fourpass.consumers import EventsConsumer
+from tests.live import Listener
 
 pytestmark = pytest.mark.django_db
-
-
-class Listener(threading.Thread):
-    """An open page of the user: a websocket on /ws/events/ in its own event loop."""
-
-    def __init__(self, user_id: int, schema: str, count: int):
-        super().__init__(daemon=True)
-        self.user_id, self.schema, self.count = user_id, schema, count
-        self.ready = threading.Event()
-        self.messages: list[str] = []
-
-    def run(self):
-        asyncio.run(self.listen())
-
-    async def listen(self):
-        user = type("User", (), {"pk": self.user_id, "is_authenticated": True})()
-        communicator = WebsocketCommunicator(EventsConsumer.as_asgi(), "/ws/events/")
-        communicator.scope["user"] = user
-        communicator.scope["schema_name"] = self.schema
-        await communicator.connect()
-        self.ready.set()
-        try:
-            for _ in range(self.count):
-                self.messages.append(await communicator.receive_from(timeout=30))
-        finally:
-            await communicator.disconnect()
 
 
 def test_a_new_order_row_is_pushed_to_the_owners_open_pages(retail_tenant, member_of, make_account, in_schema):
