@@ -93,9 +93,24 @@ def manage(*args: str) -> None:
     subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], check=True, cwd=ROOT)
 
 
+def ensure_database(url: str) -> None:
+    """Create the database DATABASE_URL names when its server does not have it yet (as for the embedded one)."""
+    import psycopg
+    from psycopg import sql
+    from psycopg.conninfo import conninfo_to_dict
+
+    params = conninfo_to_dict(url)
+    name = params.pop("dbname", None) or "postgres"
+    with psycopg.connect(**params, dbname="postgres", autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is None:
+            log(f"creating database {name}")
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
 def run_app() -> int:
     from fourpass.serve import supervise, worker_command, worker_environment
 
+    ensure_database(os.environ["DATABASE_URL"])
     manage("migrate_schemas", "--executor=standard")
     manage("seed_demo")
     processes = {
